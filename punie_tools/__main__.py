@@ -1,0 +1,5 @@
+import sys
+
+from punie_tools.cli import main
+
+sys.exit(main())

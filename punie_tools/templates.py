@@ -1,0 +1,47 @@
+"""Jinja example templates that plugins ship for training-data generation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+import attrs
+
+
+def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class ExampleTemplate:
+    """A Jinja template that renders a user query and the Code Mode code answering it.
+
+    Blocks, rendered in order: ``query``, optional ``preamble``, ``code``, optional
+    ``code_2``/``code_3`` (follow-up calls that see ``output`` and ``outputs``), and
+    ``answer`` (sees the real captured ``output``). ``context`` holds the pools the
+    template draws from with ``choice``/``sample``/``randint``.
+    """
+
+    name: str
+    source: str = attrs.field(repr=False)
+    fixture: str
+    context: Mapping[str, object] = attrs.field(
+        factory=dict, converter=_frozen_mapping, eq=False, hash=False, repr=False
+    )
+    plugin: str = ""
+
+
+def load_templates(
+    directory: Path, fixture: str, context: Mapping[str, object] | None = None
+) -> list[ExampleTemplate]:
+    """Load every ``*.jinja`` file of a directory as an ExampleTemplate (sorted by name)."""
+    return [
+        ExampleTemplate(
+            name=p.stem,
+            source=p.read_text(encoding="utf-8"),
+            fixture=fixture,
+            context=context or {},
+        )
+        for p in sorted(Path(directory).glob("*.jinja"))
+    ]
