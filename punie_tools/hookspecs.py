@@ -15,24 +15,28 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def punie_tools() -> list[ToolSpec]:  # type: ignore[empty-body]
+def punie_tools() -> list[ToolSpec]:
     """Return the tools this plugin provides.
 
     Each is a ``ToolSpec.from_function(fn, category=...)``; names must be unique across
     all plugins (a clash is an error naming both plugins).
     """
+    raise NotImplementedError
 
 
 @hookspec
-def punie_example_templates() -> list[ExampleTemplate]:  # type: ignore[empty-body]
+def punie_example_templates() -> list[ExampleTemplate]:
     """Return the Jinja templates from which ``punie_datagen`` renders training examples."""
+    raise NotImplementedError
 
 
 @hookspec
-def punie_eval_queries() -> list[EvalQuery]:  # type: ignore[empty-body]
+def punie_eval_queries() -> list[EvalQuery]:
     """Return held-out evaluation queries with the calls a correct answer makes."""
+    raise NotImplementedError
 
 
 @hookspec
-def punie_fixtures() -> list[Fixture]:  # type: ignore[empty-body]
+def punie_fixtures() -> list[Fixture]:
     """Return the fixture workspaces the plugin's templates and eval queries run against."""
+    raise NotImplementedError

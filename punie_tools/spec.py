@@ -67,7 +67,7 @@ class ToolSpec:
         """
         if not callable(function) or not hasattr(function, "__name__"):
             raise SpecError(f"{function!r} is not a function")
-        name = function.__name__
+        name = str(function.__name__)
         doc = inspect.getdoc(function)
         if not doc:
             raise SpecError(f"tool {name!r} has no docstring")
@@ -114,7 +114,7 @@ class ToolSpec:
         return type_text(self.result_type)
 
     def signature(self) -> str:
-        """One-line Python signature, e.g. ``git_log(path: str, count: int = 10) -> GitLogResult``."""
+        """One-line Python signature: ``git_log(path: str, count: int = 10) -> GitLogResult``."""
         args = ", ".join(p.signature_text() for p in self.parameters)
         return f"{self.name}({args}) -> {self.result_text}"
 

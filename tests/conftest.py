@@ -1,0 +1,19 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.dropin import write_shout_plugin
+
+
+@pytest.fixture(name="dropin_path")
+def fixture_dropin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory on PUNIE_PLUGIN_PATH holding the ``punie_shout`` drop-in plugin."""
+    directory = tmp_path / "dropins"
+    directory.mkdir()
+    write_shout_plugin(directory)
+    monkeypatch.setenv("PUNIE_PLUGIN_PATH", str(directory))
+    return directory
