@@ -1,0 +1,1 @@
+"""punie_cst: libcst-based code tools (find patterns, scope-aware rename, add imports)."""
