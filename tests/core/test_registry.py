@@ -89,7 +89,9 @@ def test_cli_tools_json_lists_dropin(dropin_path: Path) -> None:
     """`python -m punie_tools tools --json` lists tools with category, signature, plugin."""
     out = subprocess.run(
         [sys.executable, "-m", "punie_tools", "tools", "--json"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = {r["name"]: r for r in json.loads(out.stdout)}
     assert rows["shout"]["category"] == "loud"
@@ -102,7 +104,9 @@ def test_cli_exec_runs_code(dropin_path: Path, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("hi")
     out = subprocess.run(
         [sys.executable, "-m", "punie_tools", "exec", "--workspace", str(tmp_path), "-"],
-        input='print(shout("a.txt").text)', capture_output=True, text=True,
+        input='print(shout("a.txt").text)',
+        capture_output=True,
+        text=True,
     )
     assert out.stdout.strip() == "HI"
     assert out.returncode == 0
@@ -112,7 +116,8 @@ def test_cli_exec_bad_workspace_is_clear(tmp_path: Path) -> None:
     """A missing workspace gives a one-line error, not a traceback."""
     out = subprocess.run(
         [sys.executable, "-m", "punie_tools", "exec", "--workspace", str(tmp_path / "x"), "1"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 2
     assert "is not a directory" in out.stderr

@@ -91,11 +91,13 @@ def test_repr_of_result_is_shown(sandbox: Sandbox) -> None:
         ('write_text("/tmp/punie-escape.txt", "x")', "outside the workspace"),
         ('read_lines("link.txt")', "leaves the workspace"),
         ("print(1", "SyntaxError"),
-        ('read_lines(42)', "must be str"),
+        ("read_lines(42)", "must be str"),
         ('read_lines("a.py", colour="red")', "unexpected keyword"),
     ],
 )
-def test_hostile_code_is_answered_with_a_message(sandbox: Sandbox, code: str, expected: str) -> None:
+def test_hostile_code_is_answered_with_a_message(
+    sandbox: Sandbox, code: str, expected: str
+) -> None:
     """Hostile or broken code comes back as a clear message within seconds; the host lives."""
     started = time.monotonic()
     result = sandbox.run(code)

@@ -53,7 +53,9 @@ def test_signature_and_schema_come_from_the_function() -> None:
     schema = full.json_schema()
     assert schema["required"] == ["path"]
     assert schema["properties"]["limit"] == {
-        "type": "integer", "description": "at most this many", "default": 10,
+        "type": "integer",
+        "description": "at most this many",
+        "default": 10,
     }
 
 
@@ -72,7 +74,7 @@ def test_functions_without_docstring_or_hints_are_refused() -> None:
     def nodoc(x: int) -> int:
         return x
 
-    def nohint(x) -> int:  # noqa: ANN001
+    def nohint(x) -> int:
         """Doc."""
         return x
 
