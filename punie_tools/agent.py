@@ -35,7 +35,7 @@ class AgentLimits:
     """Limits of one ``ask``: model calls per user turn, and each Code Mode run's limits."""
 
     max_steps: int = 6
-    run: RunLimits = RunLimits()
+    run: RunLimits = attrs.field(factory=RunLimits)
 
 
 @attrs.frozen

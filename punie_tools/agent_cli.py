@@ -55,7 +55,8 @@ def add_agent_parser(sub: argparse._SubParsersAction) -> None:
         "--transcripts",
         type=Path,
         default=DEFAULT_TRANSCRIPTS,
-        help=f"folder for session transcripts (JSONL, dataset format; default {DEFAULT_TRANSCRIPTS})",
+        help="folder for session transcripts, JSONL in the dataset format "
+        f"(default {DEFAULT_TRANSCRIPTS})",
     )
     p.set_defaults(func=cmd_agent)
 

@@ -65,7 +65,7 @@ def test_duplicate_tool_names_name_both_plugins(tmp_path: Path) -> None:
     write_shout_plugin(first)
     pkg = write_shout_plugin(second)
     pkg.rename(second / "punie_shout_again")
-    with pytest.raises(RegistryError, match="punie_shout.*punie_shout_again"):
+    with pytest.raises(RegistryError, match=r"punie_shout.*punie_shout_again"):
         Registry.load(entry_points=False, plugin_path=f"{first}:{second}")
 
 
