@@ -1,0 +1,45 @@
+"""punie_text: read and write files and run programs inside the workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from punie_text.pools import FIXTURE, project_pools, sample_project_dir
+from punie_text.tools import read_file, run_command, write_file
+from punie_tools import (
+    EvalQuery,
+    ExampleTemplate,
+    ToolSpec,
+    hookimpl,
+    load_eval_queries,
+    load_templates,
+)
+
+HERE = Path(__file__).parent
+CATEGORY = "text"
+
+
+@hookimpl
+def punie_tools() -> list[ToolSpec]:
+    """read_file, write_file and run_command (the last two change the workspace)."""
+    return [
+        ToolSpec.from_function(read_file, category=CATEGORY),
+        ToolSpec.from_function(write_file, category=CATEGORY, writes=True),
+        ToolSpec.from_function(run_command, category=CATEGORY, writes=True),
+    ]
+
+
+@hookimpl
+def punie_example_templates() -> list[ExampleTemplate]:
+    """Templates over the sample_project fixture (none when its plugin is not installed)."""
+    root = sample_project_dir()
+    if root is None:
+        return []
+    context = {**project_pools(root), "py": repr}
+    return load_templates(HERE / "templates", fixture=FIXTURE, context=context)
+
+
+@hookimpl
+def punie_eval_queries() -> list[EvalQuery]:
+    """Held-out queries for the text tools."""
+    return load_eval_queries(HERE / "eval.toml")
