@@ -1,0 +1,359 @@
+"""The run report: report.json, report.md, report.png and the console's per-category table."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from punie_train.eval_results import RUNG_TITLES, RUNGS, EvalResult, Score, structure
+
+FAILURE_REPLY_CHARS = 800
+
+
+@attrs.frozen
+class LossPoint:
+    """Training and/or validation loss at one iteration, as the trainer logged it."""
+
+    iteration: int
+    train_loss: float | None = None
+    val_loss: float | None = None
+
+
+@attrs.frozen
+class TrainingInfo:
+    """What training did: time, iterations, the best checkpoint and the final losses."""
+
+    wall_seconds: float
+    iterations: int
+    best_iteration: int | None = None
+    best_val_loss: float | None = None
+    final_train_loss: float | None = None
+    final_val_loss: float | None = None
+    adapter: str | None = None
+    resumed_from: int | None = None
+    tokens_per_s: float | None = None
+
+
+@attrs.frozen
+class RunReport:
+    """Everything a run learned, in one value that becomes report.json/md/png."""
+
+    created: str
+    model: str
+    run_dir: str
+    config: Mapping[str, Any] = attrs.field(factory=dict)
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+    blas: Mapping[str, Any] = attrs.field(factory=dict)
+    training: TrainingInfo | None = None
+    losses: tuple[LossPoint, ...] = ()
+    base: EvalResult | None = None
+    trained: EvalResult | None = None
+
+    def evals(self) -> list[EvalResult]:
+        """The evaluations present, base first."""
+        return [e for e in (self.base, self.trained) if e is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        data = attrs.asdict(
+            self, recurse=True, filter=lambda a, _: a.name not in ("base", "trained")
+        )
+        data["base"] = self.base.to_dict() if self.base else None
+        data["trained"] = self.trained.to_dict() if self.trained else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunReport:
+        """Rebuild a report from ``to_dict()`` output."""
+        return structure(cls, data)
+
+
+_ITERATION_KEYS = ("iteration", "iter", "step")
+_TRAIN_KEYS = ("train_loss", "loss")
+_VAL_KEYS = ("val_loss", "valid_loss", "validation_loss")
+
+
+def _first(record: Mapping[str, Any], keys: Sequence[str]) -> Any:
+    return next((record[k] for k in keys if record.get(k) is not None), None)
+
+
+def read_loss_log(path: Path) -> tuple[LossPoint, ...]:
+    """Loss points from the trainer's JSONL log; lines without an iteration are skipped."""
+    if not path.is_file():
+        return ()
+    points = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line cut short by an interrupted run
+        if not isinstance(record, dict):
+            continue
+        iteration = _first(record, _ITERATION_KEYS)
+        train, val = _first(record, _TRAIN_KEYS), _first(record, _VAL_KEYS)
+        if iteration is None or (train is None and val is None):
+            continue
+        points.append(
+            LossPoint(
+                int(iteration),
+                float(train) if train is not None else None,
+                float(val) if val is not None else None,
+            )
+        )
+    return tuple(points)
+
+
+def summarize_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's scalars and small count tables (lists of rejects etc. are counted)."""
+    out: dict[str, Any] = {}
+    for key, value in manifest.items():
+        if isinstance(value, str | int | float | bool) or value is None:
+            out[key] = value
+        elif isinstance(value, Mapping) and all(
+            isinstance(v, int | float | str) for v in value.values()
+        ):
+            out[key] = dict(value) if len(value) <= 40 else f"{len(value)} entries"
+        elif isinstance(value, Sequence | Mapping):
+            out[key] = f"{len(value)} entries"
+    return out
+
+
+def pct(value: float | None) -> str:
+    """A rate as a percentage with one decimal."""
+    return "—" if value is None or math.isnan(value) else f"{100 * value:.1f}%"
+
+
+def secs(value: float | None) -> str:
+    """Seconds with two decimals."""
+    return "—" if value is None else f"{value:.2f} s"
+
+
+def _rows(report: RunReport) -> list[tuple[str, Score | None, Score | None]]:
+    names = list(dict.fromkeys(s.name for e in report.evals() for s in e.categories))
+    rows: list[tuple[str, Score | None, Score | None]] = [
+        (
+            name,
+            report.base.category(name) if report.base else None,
+            report.trained.category(name) if report.trained else None,
+        )
+        for name in names
+    ]
+    rows.append(
+        (
+            "overall",
+            report.base.overall if report.base else None,
+            report.trained.overall if report.trained else None,
+        )
+    )
+    return rows
+
+
+def _value(score: Score | None, field: str) -> float | None:
+    return None if score is None else getattr(score, field)
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def comparison_rows(report: RunReport) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the per-category base-vs-trained table (console and markdown)."""
+    header = ["category", "n", "strict base", "strict trained", "keyword base",
+              "keyword trained", "latency base", "latency trained", "p50", "p95"]  # fmt: skip
+    rows = []
+    for name, base, trained in _rows(report):
+        main = trained or base
+        rows.append(
+            [
+                name,
+                str(main.n if main else 0),
+                pct(_value(base, "strict")),
+                pct(_value(trained, "strict")),
+                pct(_value(base, "keyword")),
+                pct(_value(trained, "keyword")),
+                secs(_value(base, "latency_mean")),
+                secs(_value(trained, "latency_mean")),
+                secs(_value(main, "latency_p50")),
+                secs(_value(main, "latency_p95")),
+            ]
+        )
+    return header, rows
+
+
+def _ladder_table(result: EvalResult) -> list[str]:
+    header = ["category", "n", *(RUNG_TITLES[r] for r in (*RUNGS, "strict")),
+              "keyword", "keyword pass", "latency mean", "p50", "p95", "tokens/s"]  # fmt: skip
+    scores = [*result.categories, result.overall]
+    rows = [
+        [
+            s.name,
+            str(s.n),
+            *(pct(getattr(s, r)) for r in (*RUNGS, "strict")),
+            pct(s.keyword),
+            pct(s.keyword_pass),
+            secs(s.latency_mean),
+            secs(s.latency_p50),
+            secs(s.latency_p95),
+            f"{s.tokens_per_s:.1f}",
+        ]
+        for s in scores
+    ]
+    return _table(header, rows)
+
+
+def _failures(result: EvalResult) -> list[str]:
+    lines = []
+    for q in result.failures():
+        rung = RUNG_TITLES.get(q.ladder.first_failure() or "", "?")
+        lines.append(f"### `{q.id}` ({q.category}): failed at *{rung}*")
+        lines.append("")
+        lines.append(f"- query: {q.query}")
+        lines.append(f"- expected: {', '.join(q.expected)}; called: {', '.join(q.called) or '—'}")
+        if q.error:
+            lines.append(f"- harness: {q.error}")
+        for i, step in enumerate(q.steps, start=1):
+            reply = step.reply.strip()
+            if len(reply) > FAILURE_REPLY_CHARS:
+                reply = reply[:FAILURE_REPLY_CHARS] + " …"
+            problem = step.type_errors or step.error
+            lines += ["", f"reply {i}:", "", "```", reply.replace("```", "ˋˋˋ"), "```"]
+            if problem:
+                lines += ["", f"problem: `{problem.strip().splitlines()[-1][:300]}`"]
+        lines.append("")
+    return lines
+
+
+def render_markdown(report: RunReport) -> str:
+    """report.md: setup, training, the per-category tables and the trained model's failures."""
+    lines = [f"# punie_train report ({report.created})", ""]
+    lines += [f"- model: {report.model}", f"- run dir: `{report.run_dir}`"]
+    if report.blas:
+        gflops = report.blas.get("gflops")
+        speed = f", {gflops:.1f} GFLOP/s" if isinstance(gflops, int | float) else ""
+        lines.append(f"- BLAS: {report.blas.get('note', '?')}{speed}")
+    if t := report.training:
+        lines += [
+            f"- training: {t.iterations} iterations in {t.wall_seconds / 60:.1f} min"
+            + (f" (resumed at {t.resumed_from})" if t.resumed_from else "")
+            + (f", {t.tokens_per_s:.1f} trained tokens/s" if t.tokens_per_s else ""),
+            f"- best iteration: {t.best_iteration} (val loss {_loss(t.best_val_loss)}); "
+            f"adapter `{t.adapter}`",
+            f"- final losses: train {_loss(t.final_train_loss)}, val {_loss(t.final_val_loss)}",
+        ]
+    lines.append("")
+    header, rows = comparison_rows(report)
+    lines += ["## Base vs trained", "", *_table(header, rows), ""]
+    lines.append(
+        "Strict = the call parsed, type-checked against the tool stubs, ran in the sandbox on a "
+        "fresh fixture, called the expected tools and passed the required arguments. Keyword = "
+        "the seed's Phase 33 score (pass at 0.5). Latency = mean model generation time per "
+        "query; p50/p95 of the trained model (of the base model when only it ran)."
+    )
+    lines.append("")
+    for result in report.evals():
+        lines += [f"## Ladder: {result.label} ({result.model})", "", *_ladder_table(result), ""]
+    if report.config:
+        lines += ["## Config", "", "```yaml"]
+        lines += [f"{k}: {json.dumps(v, default=str)}" for k, v in report.config.items()]
+        lines += ["```", ""]
+    if report.data:
+        lines += ["## Data", ""]
+        lines += [f"- {k}: {_inline(v)}" for k, v in report.data.items()]
+        lines.append("")
+    if report.trained is not None:
+        failed = report.trained.failures()
+        lines += [f"## Failures of the trained model ({len(failed)})", ""]
+        lines += _failures(report.trained)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _loss(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _inline(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def plot(report: RunReport, path: Path) -> Path:
+    """report.png: loss curves (left) and per-category strict accuracy, base vs trained (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")
+    train = [(p.iteration, p.train_loss) for p in report.losses if p.train_loss is not None]
+    val = [(p.iteration, p.val_loss) for p in report.losses if p.val_loss is not None]
+    if train:
+        loss_ax.plot(*zip(*train, strict=True), label="train", linewidth=1, alpha=0.8)
+    if val:
+        loss_ax.plot(*zip(*val, strict=True), "o-", label="validation", markersize=3)
+    best = report.training.best_iteration if report.training else None
+    if best is not None:
+        loss_ax.axvline(best, color="grey", linestyle="--", linewidth=1, label=f"best ({best})")
+    if train or val:
+        loss_ax.legend()
+    else:
+        loss_ax.text(0.5, 0.5, "no training log", ha="center", va="center")
+    loss_ax.set(title="Loss", xlabel="iteration", ylabel="loss")
+
+    rows = _rows(report)
+    names = [name for name, _, _ in rows]
+    width = 0.4
+    columns = {"base": [b for _, b, _ in rows], "trained": [t for _, _, t in rows]}
+    for offset, (label, scores) in enumerate(columns.items()):
+        values = [100 * (_value(s, "strict") or 0.0) for s in scores]
+        xs = [i + (offset - 0.5) * width for i in range(len(names))]
+        bars = acc_ax.bar(xs, values, width, label=label)
+        acc_ax.bar_label(bars, fmt="%.0f", fontsize=7)
+    ticks = [f"{name} ({_value(t or b, 'n') or 0:.0f})" for name, b, t in rows]
+    acc_ax.set_xticks(range(len(names)), ticks, rotation=30, ha="right")
+    acc_ax.set(title="Strict accuracy per category (queries)", ylabel="%", ylim=(0, 105))
+    acc_ax.legend()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def console_table(report: RunReport) -> Any:
+    """The per-category base-vs-trained table as a rich Table (the console's last word)."""
+    from rich.table import Table
+
+    header, rows = comparison_rows(report)
+    table = Table(title="Per-category results (strict = every ladder rung)")
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row, style="bold" if row[0] == "overall" else None)
+    return table
+
+
+@attrs.frozen
+class ReportFiles:
+    """Where the report was written."""
+
+    json: Path
+    markdown: Path
+    png: Path
+
+
+def write_report(report: RunReport, directory: Path) -> ReportFiles:
+    """Write report.json, report.md and report.png into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = ReportFiles(
+        directory / "report.json", directory / "report.md", directory / "report.png"
+    )
+    files.json.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+    files.markdown.write_text(render_markdown(report), encoding="utf-8")
+    plot(report, files.png)
+    return files

@@ -1,0 +1,157 @@
+"""Tests of the run report: JSON round trip, markdown tables and failures, PNG, console table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from punie_train.eval_results import EvalResult, Ladder, QueryResult, Step
+from punie_train.report import (
+    LossPoint,
+    RunReport,
+    TrainingInfo,
+    console_table,
+    read_loss_log,
+    render_markdown,
+    summarize_manifest,
+    write_report,
+)
+
+ALL = Ladder(True, True, True, True, True)
+NONE = Ladder()
+
+
+def query(qid: str, category: str, ladder: Ladder, reply: str, seconds: float) -> QueryResult:
+    """A query result with one step."""
+    return QueryResult(
+        id=qid,
+        category=category,
+        query=f"question {qid}",
+        multi_step=False,
+        steps=(Step(reply=reply, seconds=seconds, generated_tokens=10),),
+        ladder=ladder,
+        keyword_score=1.0 if ladder.strict else 0.5,
+        expected=("read_text",),
+    )
+
+
+@pytest.fixture(name="report")
+def fixture_report() -> RunReport:
+    """A report with a base and a trained evaluation over two categories."""
+    base = EvalResult.build(
+        "base",
+        "toy",
+        None,
+        "abc",
+        [
+            query("a-1", "alpha", NONE, "I think read_text would do.", 2.0),
+            query("b-1", "beta", NONE, "No idea.", 4.0),
+        ],
+    )
+    trained = EvalResult.build(
+        "trained",
+        "toy",
+        "adapters/best",
+        "abc",
+        [
+            query("a-1", "alpha", ALL, "<tool_call>...</tool_call>", 1.0),
+            query("b-1", "beta", Ladder(parsed=True), "<tool_call>broken reply</tool_call>", 3.0),
+        ],
+    )
+    return RunReport(
+        created="2026-01-01T00:00:00",
+        model="toy",
+        run_dir="runs/x",
+        config={"iters": 4, "learning_rate": 1e-4},
+        data={"train": 10, "valid": 2},
+        blas={"note": "OpenBLAS (pthread)", "gflops": 40.0},
+        training=TrainingInfo(wall_seconds=60.0, iterations=4, best_iteration=2, best_val_loss=1.5),
+        losses=(LossPoint(1, 2.5), LossPoint(2, 2.0, 1.5), LossPoint(4, 1.8, 1.7)),
+        base=base,
+        trained=trained,
+    )
+
+
+def test_report_round_trips_through_json(report):
+    """report.json rebuilds the same report."""
+    data = json.loads(json.dumps(report.to_dict()))
+    assert RunReport.from_dict(data) == report
+
+
+def test_markdown_has_the_comparison_table(report):
+    """report.md has a row per category and overall with base and trained strict rates."""
+    text = render_markdown(report)
+    assert "| alpha | 1 | 0.0% | 100.0% |" in text
+    assert "| overall | 2 | 0.0% | 50.0% |" in text
+    assert "best iteration: 2 (val loss 1.500)" in text
+
+
+def test_markdown_lists_failures_with_the_reply(report):
+    """Each trained failure shows the failed rung and the model's reply."""
+    text = render_markdown(report)
+    assert "`b-1` (beta): failed at *type-checks*" in text
+    assert "broken reply" in text
+    assert "`a-1` (alpha): failed" not in text
+
+
+def test_write_report_writes_json_markdown_and_png(report, tmp_path):
+    """The three report files are written; the PNG is a real PNG."""
+    files = write_report(report, tmp_path / "run")
+    assert json.loads(files.json.read_text())["trained"]["overall"]["strict"] == 0.5
+    assert files.markdown.read_text().startswith("# punie_train report")
+    assert files.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_without_training_or_base_still_renders(report, tmp_path):
+    """An evaluation-only report (no training, no base) writes all three files."""
+    alone = RunReport(created="now", model="toy", run_dir="r", trained=report.trained)
+    files = write_report(alone, tmp_path)
+    assert "| overall | 2 | — | 50.0% |" in files.markdown.read_text()
+
+
+def test_console_table_ends_with_overall(report):
+    """The console table has one row per category, then overall."""
+    console = Console(width=160, record=True)
+    console.print(console_table(report))
+    lines = [line for line in console.export_text().splitlines() if "│" in line]
+    assert "overall" in lines[-1]
+    assert "alpha" in lines[-3]
+
+
+def test_read_loss_log_skips_partial_and_unrelated_lines(tmp_path):
+    """Train and validation points are read; a cut-off last line is ignored."""
+    log = tmp_path / "log.jsonl"
+    log.write_text(
+        '{"iteration": 1, "train_loss": 2.5}\n'
+        '{"iteration": 2, "val_loss": 2.0}\n'
+        '{"event": "checkpoint"}\n'
+        '{"iteration": 3, "train_lo'
+    )
+    assert read_loss_log(log) == (LossPoint(1, 2.5), LossPoint(2, None, 2.0))
+
+
+def test_read_loss_log_of_a_missing_file_is_empty(tmp_path):
+    """No log (an evaluation-only run) gives no points."""
+    assert read_loss_log(tmp_path / "none.jsonl") == ()
+
+
+def test_summarize_manifest_counts_long_lists():
+    """Scalars and small count tables stay; lists become counts."""
+    summary = summarize_manifest(
+        {"seed": 1, "counts": {"git": 3}, "rejected": [{"why": "x"}] * 5, "sources": ["a", "b"]}
+    )
+    assert summary == {
+        "seed": 1,
+        "counts": {"git": 3},
+        "rejected": "5 entries",
+        "sources": "2 entries",
+    }
+
+
+def test_loss_points_survive_a_json_round_trip(tmp_path: Path):
+    """A report's loss points keep their None values through JSON."""
+    report = RunReport(created="now", model="m", run_dir="r", losses=(LossPoint(5, None, 1.0),))
+    assert RunReport.from_dict(json.loads(json.dumps(report.to_dict()))).losses == report.losses
