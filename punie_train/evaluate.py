@@ -235,6 +235,26 @@ def score_query(
     )
 
 
+def query_problems(registry: Registry, queries: Iterable[EvalQuery] | None = None) -> list[str]:
+    """Eval queries that cannot be passed as written: unknown tool, parameter or fixture."""
+    problems = []
+    fixtures = registry.fixtures()
+    for q in registry.eval_queries() if queries is None else queries:
+        if q.fixture not in fixtures:
+            problems.append(f"{q.id}: unknown fixture {q.fixture!r}")
+        for call in q.expected:
+            if call.tool not in registry:
+                problems.append(f"{q.id}: expects unknown tool {call.tool!r}")
+                continue
+            names = {p.name for p in registry.tool(call.tool).parameters}
+            problems += [
+                f"{q.id}: {call.tool}() has no parameter {arg!r}"
+                for arg in call.args
+                if arg not in names
+            ]
+    return problems
+
+
 def categories_in(results: Iterable[EvalResult]) -> list[str]:
     """Every category seen in any of the results, in first-seen order."""
     return list(dict.fromkeys(s.name for r in results for s in r.categories))

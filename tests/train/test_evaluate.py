@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from punie_tools import Registry
+from punie_tools import EvalQuery, ExpectedCall, Registry
 from punie_tools.codemode import format_tool_call, parse_tool_response
 from punie_train.eval_results import RUNGS, EvalResult
 from punie_train.evaluate import (
@@ -20,6 +20,7 @@ from punie_train.evaluate import (
     Message,
     Reply,
     evaluate,
+    query_problems,
     select_queries,
 )
 from tests.train.toy_plugin import write_toy_plugin
@@ -196,3 +197,26 @@ def test_select_queries_rejects_patterns_matching_nothing(registry):
     """An unknown pattern is a clear error naming the categories."""
     with pytest.raises(EvalSelectionError, match="toy"):
         select_queries(registry.eval_queries(), patterns=["nope*"])
+
+
+def test_query_problems_name_unknown_tools_parameters_and_fixtures(registry):
+    """Queries that cannot be passed as written are reported, one line each."""
+    bad = EvalQuery(
+        id="bad-1",
+        query="q",
+        category="toy",
+        fixture="nowhere",
+        expected=(ExpectedCall("read_text", {"file": "x"}), ExpectedCall("nope", {})),
+    )
+    assert query_problems(registry, [bad]) == [
+        "bad-1: unknown fixture 'nowhere'",
+        "bad-1: read_text() has no parameter 'file'",
+        "bad-1: expects unknown tool 'nope'",
+    ]
+    assert query_problems(registry) == []
+
+
+def test_installed_plugins_eval_queries_are_passable():
+    """Every installed plugin's eval query names real tools, parameters and fixtures."""
+    registry = Registry.load()
+    assert query_problems(registry) == []
