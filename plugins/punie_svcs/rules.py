@@ -101,10 +101,10 @@ def check_service_registration(parsed: Parsed) -> list[ValidationIssue]:
             issues.append(
                 ValidationIssue(
                     rule="service-must-have-injectable",
-                    severity="error",
-                    message=f"service {name} has Inject[...] fields but is neither @injectable "
-                    "nor registered with register_factory in this file, so nothing resolves "
-                    "its dependencies",
+                    severity="warning",
+                    message=f"service {name} has Inject[...] fields but is not @injectable and "
+                    "this file does not register it: unless another module calls "
+                    f"register_factory({name}, auto({name})), nothing resolves its dependencies",
                     line=line,
                     suggestion=f"decorate it with @injectable (from svcs_di.injectors import "
                     f"injectable) or register it: registry.register_factory({name}, "

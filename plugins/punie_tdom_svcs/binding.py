@@ -152,7 +152,7 @@ def _unknown_attributes(parsed: Parsed, info: _DIClass) -> list[ValidationIssue]
         if name in known or name.startswith("__") or (name, line) in seen:
             continue
         seen.add((name, line))
-        close = difflib.get_close_matches(name, sorted(known), n=1)
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
         hint = f"; did you mean self.{close[0]}?" if close else ""
         fields = ", ".join(f"self.{f}" for f in info.fields)
         issues.append(
