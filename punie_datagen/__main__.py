@@ -1,0 +1,3 @@
+from punie_datagen.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,163 @@
+"""Static checks of one Code Mode code block against the registered tools."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from punie_datagen.attrcheck import attribute_errors
+from punie_tools.spec import ToolSpec, value_fits
+
+DIRECT_SUFFIX = "_direct"
+_BUILTINS = frozenset(dir(builtins))
+_NOT_LITERAL = object()
+
+
+@attrs.frozen
+class CodeCheck:
+    """The (possibly repaired) code, the repairs made, and the first problem found."""
+
+    code: str
+    repairs: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def check_code(code: str, tools: Mapping[str, ToolSpec]) -> CodeCheck:
+    """Check that code parses, imports nothing, calls only known tools correctly and reads
+    only attributes its result types have; rename ``<tool>_direct`` calls to the tool."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError as exc:
+        return CodeCheck(code, error=f"code does not parse: {exc.msg} (line {exc.lineno})")
+    code, repairs = _rename_direct(code, tree, tools)
+    if repairs:
+        tree = ast.parse(code)
+    error = _first_error(tree, tools)
+    return CodeCheck(code, tuple(repairs), error)
+
+
+def _first_error(tree: ast.Module, tools: Mapping[str, ToolSpec]) -> str | None:
+    defined = _defined_names(tree)
+    calls = 0
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            return f"line {node.lineno}: imports are not available in Code Mode"
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        name = node.func.id
+        if name in tools and name not in defined:
+            calls += 1
+            problem = check_arguments(tools[name], node)
+            if problem:
+                return f"line {node.lineno}: {problem}"
+        elif name not in defined and name not in _BUILTINS:
+            return f"line {node.lineno}: calls {name}(), which is not a registered tool"
+    if calls == 0:
+        return "the code calls no registered tool"
+    errors = attribute_errors(tree, tools)
+    return errors[0] if errors else None
+
+
+def called_tools(code: str, names: Mapping[str, object] | set[str]) -> list[str]:
+    """The registered tools a code block calls, in source order (empty if it does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    calls = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names
+    ]
+    calls.sort(key=lambda n: (n.lineno, n.col_offset))
+    return [c.func.id for c in calls if isinstance(c.func, ast.Name)]
+
+
+def check_arguments(spec: ToolSpec, node: ast.Call) -> str | None:
+    """Why a call's arguments do not fit the tool's signature, or None if they fit.
+
+    Literal arguments go through ``ToolSpec.bind``; with any non-literal argument only the
+    arity, the keyword names and the literal values' types are checked.
+    """
+    if any(isinstance(a, ast.Starred) for a in node.args) or any(
+        k.arg is None for k in node.keywords
+    ):
+        return None
+    args = [_literal(a) for a in node.args]
+    kwargs = {k.arg: _literal(k.value) for k in node.keywords if k.arg is not None}
+    if all(v is not _NOT_LITERAL for v in [*args, *kwargs.values()]):
+        try:
+            spec.bind(tuple(args), kwargs)
+        except TypeError as exc:
+            return str(exc)
+        return None
+    return _check_shape(spec, args, kwargs)
+
+
+def _check_shape(spec: ToolSpec, args: list[Any], kwargs: dict[str, Any]) -> str | None:
+    names = [p.name for p in spec.parameters]
+    if len(args) > len(names):
+        return f"{spec.name}() takes {len(names)} positional arguments but {len(args)} were given"
+    bound = dict(zip(names, args, strict=False))
+    for key, value in kwargs.items():
+        if key not in names:
+            return f"{spec.name}() got an unexpected keyword argument {key!r}"
+        if key in bound:
+            return f"{spec.name}() got multiple values for argument {key!r}"
+        bound[key] = value
+    for p in spec.parameters:
+        if p.name not in bound:
+            if p.required:
+                return f"{spec.name}() missing required argument {p.name!r}"
+        elif bound[p.name] is not _NOT_LITERAL and not value_fits(bound[p.name], p.annotation):
+            return (
+                f"{spec.name}() argument {p.name!r} must be {p.type_text}, "
+                f"not {type(bound[p.name]).__name__}"
+            )
+    return None
+
+
+def _literal(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return _NOT_LITERAL
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    """Names the code binds itself (assignments, loop targets, functions, parameters)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+    return names
+
+
+def _rename_direct(
+    code: str, tree: ast.Module, tools: Mapping[str, ToolSpec]
+) -> tuple[str, list[str]]:
+    """Rename calls to ``<tool>_direct`` (the original's direct-tool names) to the tool."""
+    spots = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            bare = name.removesuffix(DIRECT_SUFFIX)
+            if name.endswith(DIRECT_SUFFIX) and bare in tools:
+                spots.append((node.func.lineno, node.func.col_offset, name, bare))
+    if not spots:
+        return code, []
+    lines = code.splitlines(keepends=True)
+    # Right to left, so earlier offsets on the same line stay valid.
+    for lineno, col, name, bare in sorted(spots, reverse=True):
+        line = lines[lineno - 1].encode()
+        lines[lineno - 1] = (line[:col] + bare.encode() + line[col + len(name) :]).decode()
+    renamed = sorted({f"renamed {name}() to {bare}()" for _, _, name, bare in spots})
+    return "".join(lines), renamed

@@ -1,0 +1,118 @@
+"""The options of a dataset build: one attrs class, from which the CLI is generated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+
+def _path_or_none(value: object) -> Path | None:
+    return None if value is None or value == "" else Path(str(value))
+
+
+def _paths(value: object) -> tuple[Path, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str | Path):
+        return (Path(value),)
+    assert isinstance(value, list | tuple)
+    return tuple(Path(v) for v in value)
+
+
+def _help(text: str, metavar: str) -> dict[str, str]:
+    return {"help": text, "metavar": metavar}
+
+
+@attrs.frozen
+class DatagenOptions:
+    """Everything that decides a dataset build (``workers`` changes only the speed)."""
+
+    out: Path = attrs.field(
+        default=Path("data/phase33"),
+        converter=Path,
+        metadata=_help(
+            "output folder; train.jsonl, valid.jsonl and manifest.json are written there "
+            "(the dataset's name is the folder's name)",
+            "DIR",
+        ),
+    )
+    seed: int = attrs.field(
+        default=33,
+        metadata=_help(
+            "random seed for template sampling and the split; same seed and "
+            "plugins give byte-identical files",
+            "N",
+        ),
+    )
+    per_tool: int = attrs.field(
+        default=14,
+        metadata=_help(
+            "generated examples per tool, shared by the templates whose first "
+            "call is that tool (0 = foundation and extras only)",
+            "N",
+        ),
+    )
+    foundation: Path | None = attrs.field(
+        default=None,
+        converter=_path_or_none,
+        metadata=_help(
+            "foundation JSONL file or folder of *.jsonl (default: the Phase 28 "
+            "set vendored in punie_datagen/foundation_data)",
+            "PATH",
+        ),
+    )
+    workers: int = attrs.field(
+        default=2,
+        metadata=_help(
+            "processes that execute generated examples (output does not depend on it)", "N"
+        ),
+    )
+    max_seq_length: int = attrs.field(
+        default=2048,
+        metadata=_help(
+            "reject examples longer than this many tokens of the embedded "
+            "model (skipped with a warning when its tokenizer is unavailable)",
+            "N",
+        ),
+    )
+    extra: tuple[Path, ...] = attrs.field(
+        default=(),
+        converter=_paths,
+        metadata=_help(
+            "folder (or file) of agent transcripts in the same JSONL message "
+            "format, validated like everything else and merged; repeatable",
+            "PATH",
+        ),
+    )
+    valid_fraction: float = attrs.field(
+        default=0.1,
+        metadata=_help(
+            "share of each stratum (tool category and first tool) that goes to valid", "F"
+        ),
+    )
+    near_duplicate: float = attrs.field(
+        default=0.85,
+        metadata=_help(
+            "Jaccard similarity at or above which two examples (or an example "
+            "and an eval query) count as near duplicates",
+            "F",
+        ),
+    )
+
+    @property
+    def name(self) -> str:
+        """The dataset's name: the output folder's name."""
+        return self.out.name
+
+    def recorded(self) -> dict[str, object]:
+        """The options that decide the output's bytes, as stored in the manifest."""
+        return {
+            "seed": self.seed,
+            "per_tool": self.per_tool,
+            "foundation": str(self.foundation) if self.foundation else None,
+            "max_seq_length": self.max_seq_length,
+            "extra": [str(p) for p in self.extra],
+            "valid_fraction": self.valid_fraction,
+            "near_duplicate": self.near_duplicate,
+        }

@@ -1,0 +1,128 @@
+"""Validation of one example, with the mechanical repairs it may make (each recorded)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import attrs
+
+from punie_datagen.codecheck import check_code
+from punie_datagen.example import Example, Message, Rejection
+from punie_tools.codemode import (
+    format_tool_call,
+    format_tool_response,
+    parse_tool_call,
+    parse_tool_response,
+)
+from punie_tools.spec import ToolSpec
+
+TokenCounter = Callable[[Sequence[Mapping[str, str]]], int]
+CALL_OPEN = "<tool_call>"
+CALL_CLOSE = "</tool_call>"
+ROLES = ("system", "user", "assistant")
+
+
+class Invalid(Exception):
+    """An example breaks a rule; the message says which message and what."""
+
+
+@attrs.frozen
+class Validator:
+    """Checks examples against the registry's tools, system prompt and token budget."""
+
+    tools: Mapping[str, ToolSpec]
+    system_prompt: str
+    max_seq_length: int = 2048
+    count_tokens: TokenCounter | None = None
+    lengths: dict[str, int] = attrs.field(factory=dict, eq=False)
+
+    def validate(self, example: Example) -> Example | Rejection:
+        """The example normalised and repaired, or a Rejection saying why it cannot be used."""
+        try:
+            messages, repairs = self._normalise(list(example.messages))
+        except Invalid as exc:
+            return Rejection(example.id, example.source, "validate", str(exc))
+        except Exception as exc:  # a validator bug must not stop the run; report it
+            reason = f"validator error: {type(exc).__name__}: {exc}"
+            return Rejection(example.id, example.source, "validate", reason)
+        fixed = attrs.evolve(
+            example, messages=tuple(messages), repairs=(*example.repairs, *repairs)
+        )
+        if self.count_tokens is not None:
+            tokens = self.count_tokens([m.to_json() for m in messages])
+            self.lengths[example.id] = tokens
+            if tokens > self.max_seq_length:
+                reason = f"too long: {tokens} tokens > max_seq_length {self.max_seq_length}"
+                return Rejection(example.id, example.source, "tokens", reason)
+        return fixed
+
+    def _normalise(self, messages: list[Message]) -> tuple[list[Message], list[str]]:
+        if not messages:
+            raise Invalid("no messages")
+        for i, m in enumerate(messages, start=1):
+            if m.role not in ROLES:
+                raise Invalid(f"message {i}: unknown role {m.role!r}")
+        if messages[0].role == "system":
+            messages[0] = Message("system", self.system_prompt)
+        else:
+            messages.insert(0, Message("system", self.system_prompt))
+        repairs: list[str] = []
+        previous_call = False
+        for i, m in enumerate(messages[1:], start=2):
+            expected = "user" if i % 2 == 0 else "assistant"
+            if m.role != expected:
+                raise Invalid(f"message {i}: expected role {expected!r}, got {m.role!r}")
+            if not m.content.strip():
+                raise Invalid(f"message {i}: empty {m.role} message")
+            if m.role == "assistant":
+                messages[i - 1], previous_call = self._assistant(i, m, repairs)
+            else:
+                messages[i - 1] = _user(i, m, previous_call, repairs)
+        if messages[-1].role != "assistant":
+            raise Invalid(f"ends with a {messages[-1].role} message, not the assistant")
+        if len(messages) < 3:
+            raise Invalid("no user message and assistant reply")
+        return messages, sorted(set(repairs), key=repairs.index)
+
+    def _assistant(self, i: int, m: Message, repairs: list[str]) -> tuple[Message, bool]:
+        if parse_tool_response(m.content) is not None:
+            raise Invalid(f"message {i}: the assistant writes a <tool_response>")
+        count = m.content.count(CALL_OPEN)
+        if count == 0:
+            return m, False
+        if count > 1:
+            raise Invalid(f"message {i}: more than one tool call in one message")
+        call = parse_tool_call(m.content)
+        if call is None:
+            raise Invalid(f"message {i}: tool call does not parse")
+        if call.function != "execute_code":
+            raise Invalid(f"message {i}: calls function {call.function!r}, not execute_code")
+        if call.code is None or set(call.parameters) != {"code"}:
+            raise Invalid(f"message {i}: execute_code needs exactly the parameter 'code'")
+        close = m.content.rfind(CALL_CLOSE)
+        if close >= 0 and m.content[close + len(CALL_CLOSE) :].strip():
+            raise Invalid(f"message {i}: text after </tool_call>")
+        checked = check_code(call.code, self.tools)
+        if checked.error:
+            raise Invalid(f"message {i}: {checked.error}")
+        repairs.extend(checked.repairs)
+        before = f"{call.text_before}\n\n" if call.text_before else ""
+        if before + format_tool_call(call.code) != m.content:
+            repairs.append("tool call tags normalised" if close >= 0 else "closed the tool call")
+        return Message("assistant", before + format_tool_call(checked.code)), True
+
+
+def _user(i: int, m: Message, previous_call: bool, repairs: list[str]) -> Message:
+    output = parse_tool_response(m.content)
+    if output is None:
+        if "<tool_response>" in m.content:
+            raise Invalid(f"message {i}: malformed <tool_response>")
+        if previous_call:
+            raise Invalid(f"message {i}: a tool call must be answered by a <tool_response>")
+        return m
+    if not previous_call:
+        raise Invalid(f"message {i}: <tool_response> without a tool call before it")
+    canonical = format_tool_response(output)
+    if canonical != m.content:
+        repairs.append("tool response whitespace normalised")
+    return Message("user", canonical)
