@@ -14,11 +14,15 @@ from punie_tools.spec import ToolSpec, type_text
 def result_classes(specs: Iterable[ToolSpec]) -> list[type]:
     """Every attrs class reachable from the tools' result types, dependencies first."""
     seen: dict[type, None] = {}
+    visiting: set[type] = set()  # recursive result types (a symbol's children)
 
     def visit(annotation: Any) -> None:
         for arg in typing.get_args(annotation):
             visit(arg)
         if isinstance(annotation, type) and attrs.has(annotation) and annotation not in seen:
+            if annotation in visiting:
+                return
+            visiting.add(annotation)
             for hint in _field_hints(annotation).values():
                 visit(hint)
             seen[annotation] = None
