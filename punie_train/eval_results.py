@@ -37,6 +37,8 @@ class Step:
     seconds: float = 0.0
     prompt_tokens: int = 0
     generated_tokens: int = 0
+    prefill_seconds: float = 0.0
+    reused_tokens: int = 0
 
 
 @attrs.frozen
@@ -85,6 +87,11 @@ class QueryResult:
         return sum(s.generated_tokens for s in self.steps)
 
     @property
+    def decode_seconds(self) -> float:
+        """Seconds spent decoding (generation time less the prompt's prefill)."""
+        return sum(s.seconds - s.prefill_seconds for s in self.steps)
+
+    @property
     def keyword_pass(self) -> bool:
         """The seed's pass criterion (keyword score >= 0.5)."""
         return self.keyword_score >= KEYWORD_PASS
@@ -129,6 +136,7 @@ class Score:
 
         latencies = [r.latency_s for r in results]
         seconds = sum(latencies)
+        decoding = sum(r.decode_seconds for r in results)
         return cls(
             name=name,
             n=n,
@@ -139,7 +147,7 @@ class Score:
             latency_mean=seconds / n if n else 0.0,
             latency_p50=percentile(latencies, 50),
             latency_p95=percentile(latencies, 95),
-            tokens_per_s=sum(r.generated_tokens for r in results) / seconds if seconds else 0.0,
+            tokens_per_s=sum(r.generated_tokens for r in results) / decoding if decoding else 0.0,
         )
 
 

@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -21,6 +22,7 @@ from punie_tools import EvalQuery, Registry, RunLimits, RunResult, Sandbox, Tool
 from punie_tools.codemode import format_tool_response, parse_tool_call
 from punie_tools.prompt import prompt_hash, system_prompt
 from punie_tools.stubs import stubs
+from punie_train.base_model import BaseModel
 from punie_train.eval_results import EvalResult, Ladder, QueryResult, Step
 from punie_train.scoring import (
     CallSite,
@@ -29,6 +31,9 @@ from punie_train.scoring import (
     extract_calls,
     keyword_score,
 )
+
+if TYPE_CHECKING:
+    from punie_train.generate import Generator
 
 Message = Mapping[str, str]
 
@@ -41,12 +46,16 @@ class Reply:
     prompt_tokens: int = 0
     generated_tokens: int = 0
     seconds: float = 0.0
+    prefill_seconds: float = 0.0
+    reused_tokens: int = 0
 
 
 Replier = Callable[[Sequence[Message]], Reply]
 """Greedy generation of the assistant's next reply to a conversation (system message first)."""
 
 MAX_STEPS = 3
+DEFAULT_MAX_TOKENS = 384
+"""Reply budget: the longest training tool call is well under it; rambling stops there."""
 
 
 class EvalSelectionError(ValueError):
@@ -199,6 +208,8 @@ def _step(reply: Reply, code: str | None = None, run: RunResult | None = None) -
         seconds=reply.seconds,
         prompt_tokens=reply.prompt_tokens,
         generated_tokens=reply.generated_tokens,
+        prefill_seconds=reply.prefill_seconds,
+        reused_tokens=reply.reused_tokens,
     )
 
 
@@ -232,6 +243,51 @@ def score_query(
         called=called_tools(sites),
         expected=tuple(e.tool for e in query.expected),
         error=error,
+    )
+
+
+def generator_replier(generator: Generator) -> Replier:
+    """A replier backed by ``punie_train.generate.Generator`` (greedy, KV cache reused)."""
+
+    def reply(messages: Sequence[Message]) -> Reply:
+        out = generator.generate(messages)
+        return Reply(
+            text=out.text,
+            prompt_tokens=out.prompt_tokens,
+            generated_tokens=out.generated_tokens,
+            seconds=out.seconds,
+            prefill_seconds=out.prefill_seconds,
+            reused_tokens=out.reused_tokens,
+        )
+
+    return reply
+
+
+def evaluate_model(
+    registry: Registry,
+    model: BaseModel,
+    adapter: Path | None = None,
+    *,
+    label: str,
+    queries: Sequence[EvalQuery] | None = None,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    max_steps: int = MAX_STEPS,
+    on_result: Callable[[QueryResult], None] | None = None,
+) -> EvalResult:
+    """Load a base model (with LoRA adapters when given) and evaluate it."""
+    from punie_train.generate import Generator  # imports mlx: after ensure_fast_blas()
+
+    generator = Generator.load(model, adapter, max_tokens=max_tokens)
+    return evaluate(
+        registry,
+        generator_replier(generator),
+        label=label,
+        model=model.describe(),
+        adapter=str(adapter) if adapter is not None else None,
+        queries=queries,
+        max_steps=max_steps,
+        max_tokens=max_tokens,
+        on_result=on_result,
     )
 
 

@@ -189,7 +189,7 @@ def comparison_rows(report: RunReport) -> tuple[list[str], list[list[str]]]:
 
 def _ladder_table(result: EvalResult) -> list[str]:
     header = ["category", "n", *(RUNG_TITLES[r] for r in (*RUNGS, "strict")),
-              "keyword", "keyword pass", "latency mean", "p50", "p95", "tokens/s"]  # fmt: skip
+              "keyword", "keyword pass", "latency mean", "p50", "p95", "decode tok/s"]  # fmt: skip
     scores = [*result.categories, result.overall]
     rows = [
         [
