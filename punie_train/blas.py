@@ -1,0 +1,142 @@
+"""Fast float32 BLAS for mlx on Linux CPUs: preload OpenBLAS before mlx is imported.
+
+The `mlx[cpu]` wheel links a bundled reference BLAS that runs float32 matmuls tens of times
+slower than OpenBLAS. mlx binds `cblas_sgemm` when it is imported, so a BLAS loaded with
+`RTLD_GLOBAL` before that import wins (like `LD_PRELOAD`); one loaded afterwards changes nothing.
+Every entry point therefore calls `ensure_fast_blas()` before anything imports mlx.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+
+ENV_VAR = "PUNIE_BLAS"
+"""`reference` forces mlx's bundled BLAS; a path names the BLAS library to preload."""
+REEXEC_MARKER = "PUNIE_BLAS_REEXEC"
+INSTALL_HINT = "apt-get install libopenblas0-pthread"
+
+CANDIDATES: tuple[str, ...] = (
+    "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+    "/usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3",
+    "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+    "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+    "/usr/lib64/libopenblas.so.0",
+    "/usr/lib/libopenblas.so.0",
+)
+
+
+@attrs.frozen
+class BlasState:
+    """Which BLAS mlx uses in this process and why."""
+
+    kind: str  # "openblas", "reference", "platform" (macOS Accelerate/Metal) or "unknown"
+    library: str | None
+    note: str
+
+
+@attrs.frozen
+class BlasReport:
+    """The active BLAS and its measured float32 matmul speed."""
+
+    state: BlasState
+    gflops: float
+
+    def describe(self) -> str:
+        """One line for a CLI, e.g. `BLAS: OpenBLAS (pthread) 45.3 GFLOP/s`."""
+        return f"BLAS: {self.state.note} {self.gflops:.1f} GFLOP/s"
+
+
+_state: BlasState | None = None
+
+
+def find_openblas(candidates: Sequence[str] = CANDIDATES) -> str | None:
+    """The first OpenBLAS library that exists, honouring a path given in `PUNIE_BLAS`."""
+    wanted = os.environ.get(ENV_VAR, "")
+    if wanted and wanted not in ("reference", "auto"):
+        return wanted if Path(wanted).exists() else None
+    return next((path for path in candidates if Path(path).exists()), None)
+
+
+def _openblas_note(library: str) -> str:
+    flavour = "pthread" if "pthread" in library else "openmp" if "openmp" in library else ""
+    return f"OpenBLAS ({flavour})" if flavour else "OpenBLAS"
+
+
+def _preloaded_via_env() -> str | None:
+    return next(
+        (p for p in os.environ.get("LD_PRELOAD", "").split() if "blas" in Path(p).name.lower()),
+        None,
+    )
+
+
+def _reference_state(why: str) -> BlasState:
+    return BlasState("reference", None, f"reference BLAS (slow): {why}")
+
+
+def ensure_fast_blas(*, reexec: bool = False) -> BlasState:
+    """Make mlx use OpenBLAS if the machine has it; call before the first `import mlx`.
+
+    With `reexec=True` and mlx already imported, the process restarts itself with
+    `LD_PRELOAD` set (for command-line entry points only). `PUNIE_BLAS=reference` keeps the
+    bundled BLAS, for benchmarks.
+    """
+    global _state
+    if _state is not None:
+        return _state
+    if not sys.platform.startswith("linux"):
+        _state = BlasState("platform", None, "platform BLAS")
+        return _state
+    if os.environ.get(ENV_VAR) == "reference":
+        _state = _reference_state(f"forced by {ENV_VAR}=reference")
+        return _state
+    preloaded = _preloaded_via_env()
+    if preloaded is not None:
+        _state = BlasState("openblas", preloaded, _openblas_note(preloaded))
+        return _state
+    library = find_openblas()
+    if library is None:
+        _state = _reference_state(INSTALL_HINT)
+        return _state
+    if "mlx.core" in sys.modules:
+        if reexec and not os.environ.get(REEXEC_MARKER):
+            env = {**os.environ, "LD_PRELOAD": library, REEXEC_MARKER: "1"}
+            os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], env)
+        _state = _reference_state(
+            f"mlx was imported before ensure_fast_blas(); set LD_PRELOAD={library}"
+        )
+        return _state
+    try:
+        ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
+    except OSError as error:
+        _state = _reference_state(f"could not load {library} ({error}); {INSTALL_HINT}")
+        return _state
+    _state = BlasState("openblas", library, _openblas_note(library))
+    return _state
+
+
+def measure_gflops(size: int = 256, repeats: int = 4) -> float:
+    """Float32 matmul speed of mlx in GFLOP/s, from a short timed run."""
+    import mlx.core as mx
+
+    with mx.stream(mx.cpu):
+        a = mx.random.normal((size, size), dtype=mx.float32)
+        b = mx.random.normal((size, size), dtype=mx.float32)
+        mx.eval(a @ b)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            mx.eval(a @ b)
+        elapsed = time.perf_counter() - start
+    return 2 * size**3 * repeats / elapsed / 1e9
+
+
+def blas_report(size: int = 256, repeats: int = 4) -> BlasReport:
+    """Which BLAS mlx uses and how fast a float32 matmul runs with it."""
+    state = _state or ensure_fast_blas()
+    return BlasReport(state, measure_gflops(size, repeats))
