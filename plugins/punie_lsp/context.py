@@ -110,6 +110,10 @@ TEMPLATE_CONTEXT: dict[str, object] = {
     "uses": list(USES),
     "definitions": list(DEFINITIONS),
     "classes": [s for s in DEFINITIONS if s.kind == "class"],
+    # Classes that define methods (the outline-then-hover workflow hovers each one).
+    "method_classes": [
+        s for s in DEFINITIONS if s.symbol in {"Product", "OrderLine", "Warehouse", "Order"}
+    ],
     "modules": list(MODULES),
     "queries": list(QUERIES),
 }
