@@ -85,7 +85,8 @@ def locate(text: str, line: int, column: int, symbol: str, *, label: str = "file
     if found:
         definitions = [p for p in found if _DEFINITION.match(lines[p.line][: p.index])]
         return (definitions or found)[0]
-    where = f"line {line} is out of range: {label} has {len(lines)} lines"
+    count = len(lines) - 1 if len(lines) > 1 and not lines[-1] else len(lines)
+    where = f"line {line} is out of range: {label} has {count} lines"
     if name:
         where += f" and no identifier {name!r}"
     raise PositionError(where)

@@ -260,7 +260,7 @@ def test_hover_with_column_zero_uses_the_symbol_on_the_line(sandbox: Sandbox) ->
         ('document_symbols("/etc/passwd")', "outside the workspace"),
         (
             'hover("inventory/pricing.py", 400, 3, "nothing_here")',
-            "line 400 is out of range: inventory/pricing.py has 31 lines and no identifier",
+            "line 400 is out of range: inventory/pricing.py has 30 lines and no identifier",
         ),
         ('workspace_symbols("  ")', "query is empty"),
     ],
