@@ -111,6 +111,7 @@ class LspClient:
         self._process: asyncio.subprocess.Process | None = None
         self._closed = False
         self._unresponsive = False
+        self._owner = os.getpid()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name=f"punie-lsp:{root.name}", daemon=True
@@ -256,7 +257,8 @@ class LspClient:
 
     def close(self) -> None:
         """Shut the server down (shutdown, exit, then kill) and stop the loop thread."""
-        if self._closed:
+        if self._closed or os.getpid() != self._owner:
+            # A forked child must not stop (or kill) its parent's server.
             return
         self._closed = True
         atexit.unregister(self.close)
