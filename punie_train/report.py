@@ -109,18 +109,30 @@ def read_loss_log(path: Path) -> tuple[LossPoint, ...]:
 
 
 def summarize_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """The manifest's scalars and small count tables (lists of rejects etc. are counted)."""
-    out: dict[str, Any] = {}
-    for key, value in manifest.items():
-        if isinstance(value, str | int | float | bool) or value is None:
-            out[key] = value
-        elif isinstance(value, Mapping) and all(
-            isinstance(v, int | float | str) for v in value.values()
-        ):
-            out[key] = dict(value) if len(value) <= 40 else f"{len(value)} entries"
-        elif isinstance(value, Sequence | Mapping):
-            out[key] = f"{len(value)} entries"
-    return out
+    """The lines of a dataset manifest (punie_datagen's manifest.json) worth a report."""
+    counts = manifest.get("counts") or {}
+    out: dict[str, Any] = {
+        "name": manifest.get("name"),
+        "train": counts.get("train"),
+        "valid": counts.get("valid"),
+        "rejected": counts.get("rejected"),
+    }
+    for key, title in (("by_category", "train per category"), ("by_source", "train per source")):
+        table = counts.get(key)
+        if isinstance(table, Mapping):
+            out[title] = {
+                k: row.get("train", 0) for k, row in table.items() if isinstance(row, Mapping)
+            }
+    tokens = (manifest.get("tokens") or {}).get("train")
+    if isinstance(tokens, Mapping) and "mean" in tokens:
+        out["train tokens"] = {
+            k: tokens[k] for k in ("mean", "median", "p95", "max") if k in tokens
+        }
+    if sha := manifest.get("system_prompt_sha256"):
+        out["system prompt sha256"] = str(sha)[:16]
+    if plugins := manifest.get("plugins"):
+        out["plugins"] = ", ".join(map(str, plugins))
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def pct(value: float | None) -> str:

@@ -138,16 +138,26 @@ def test_read_loss_log_of_a_missing_file_is_empty(tmp_path):
     assert read_loss_log(tmp_path / "none.jsonl") == ()
 
 
-def test_summarize_manifest_counts_long_lists():
-    """Scalars and small count tables stay; lists become counts."""
-    summary = summarize_manifest(
-        {"seed": 1, "counts": {"git": 3}, "rejected": [{"why": "x"}] * 5, "sources": ["a", "b"]}
-    )
-    assert summary == {
-        "seed": 1,
-        "counts": {"git": 3},
-        "rejected": "5 entries",
-        "sources": "2 entries",
+def test_summarize_manifest_keeps_counts_and_drops_detail():
+    """Split sizes and per-category train counts stay; rejection details do not."""
+    manifest = {
+        "name": "phase33",
+        "counts": {
+            "train": 90,
+            "valid": 10,
+            "rejected": 5,
+            "by_category": {"git": {"train": 30, "valid": 3}, "chat": {"train": 60, "valid": 7}},
+        },
+        "rejected": [{"why": "x"}] * 5,
+        "tokens": {"train": {"examples": 90, "mean": 120.5, "max": 900}},
+    }
+    assert summarize_manifest(manifest) == {
+        "name": "phase33",
+        "train": 90,
+        "valid": 10,
+        "rejected": 5,
+        "train per category": {"git": 30, "chat": 60},
+        "train tokens": {"mean": 120.5, "max": 900},
     }
 
 
