@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import tempfile
 from pathlib import Path
@@ -77,13 +78,21 @@ def _read(workspace: Workspace, file_path: str) -> tuple[Path, str]:
         raise _InputError(f"cannot read {file_path!r}: {exc}") from None
 
 
-def _problem(exc: BaseException, file_path: str) -> str:
+def _syntax_error(file_path: str, source: str, exc: cst.ParserSyntaxError) -> str:
+    """Python's own description of the syntax error (more precise than libcst's)."""
+    try:
+        ast.parse(source)
+    except SyntaxError as err:
+        return f"syntax error in {file_path} at line {err.lineno}, column {err.offset}: {err.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return f"libcst cannot parse {file_path} (line {exc.raw_line}): {exc.message}"
+
+
+def _problem(exc: BaseException, file_path: str, source: str = "") -> str:
     """A one-line parse_error for anything the libcst work raised."""
     if isinstance(exc, cst.ParserSyntaxError):
-        return (
-            f"syntax error in {file_path} at line {exc.raw_line}, column {exc.raw_column}: "
-            f"{exc.message}"
-        )
+        return _syntax_error(file_path, source, exc)
     if isinstance(exc, _InputError | PatternError | RenameError | ImportSpecError):
         return str(exc)
     if isinstance(exc, RecursionError):
@@ -114,11 +123,12 @@ def cst_find_pattern(file_path: str, pattern: str, workspace: Workspace) -> CstF
             Attribute) or call:NAME, decorator:NAME, import:MODULE; NAME may be dotted
             (call:json.loads).
     """
+    source = ""
     try:
         _, source = _read(workspace, file_path)
         found = find_pattern(source, pattern)
     except Exception as exc:
-        return CstFindResult(False, 0, [], parse_error=_problem(exc, file_path))
+        return CstFindResult(False, 0, [], parse_error=_problem(exc, file_path, source))
     matches = [CstMatch(f.line, f.column, f.code_snippet, f.node_type) for f in found]
     return CstFindResult(True, len(matches), matches)
 
@@ -137,13 +147,14 @@ def cst_rename(
         new_name: The new name (a valid identifier not already defined in the same scope).
         write: Also save the modified source to the file.
     """
+    source = ""
     try:
         path, source = _read(workspace, file_path)
         result = rename(source, old_name, new_name)
         if write and result.source != source:
             _write_atomically(path, result.source)
     except Exception as exc:
-        return CstRenameResult(False, 0, None, parse_error=_problem(exc, file_path))
+        return CstRenameResult(False, 0, None, parse_error=_problem(exc, file_path, source))
     return CstRenameResult(True, result.count, result.source)
 
 
@@ -159,11 +170,12 @@ def cst_add_import(
         import_stmt: "import X", "import X as Y" or "from X import a, b as c".
         write: Also save the modified source to the file.
     """
+    source = ""
     try:
         path, source = _read(workspace, file_path)
         new_source = add_import(source, import_stmt)
         if write and new_source != source:
             _write_atomically(path, new_source)
     except Exception as exc:
-        return CstAddImportResult(False, False, None, parse_error=_problem(exc, file_path))
+        return CstAddImportResult(False, False, None, parse_error=_problem(exc, file_path, source))
     return CstAddImportResult(True, new_source != source, new_source)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -89,8 +90,8 @@ def _test_case(case: ET.Element, root: Path) -> TestCase:
             outcome = name
             message = child.get("message") or (child.text or "").strip() or None
             break
-    if outcome == "error" and case.find("failure") is None and message == "collection failure":
-        message = _first_error_line(case.find("error"))
+    if outcome == "error" and message == "collection failure":
+        message = _collection_error(case.find("error"), root)
     return TestCase(
         name=node_id(case.get("classname", ""), case.get("name", ""), case.get("file"), root),
         outcome=outcome,
@@ -99,13 +100,23 @@ def _test_case(case: ET.Element, root: Path) -> TestCase:
     )
 
 
-def _first_error_line(element: ET.Element | None) -> str | None:
-    """The most telling line of a collection error's traceback (the ``E   ...`` line)."""
+_FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def _collection_error(element: ET.Element | None, root: Path) -> str:
+    """``collection failure: <exception line> (<file>, line N)`` from the error's traceback."""
     text = (element.text or "") if element is not None else ""
-    for line in text.splitlines():
-        if line.startswith("E "):
-            return "collection failure: " + line[1:].strip()
-    return "collection failure"
+    errors = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    if not errors:
+        return "collection failure"
+    message = f"collection failure: {errors[-1]}"
+    for line in reversed(errors):
+        match = _FILE_LINE.search(line)
+        if match:
+            path = Path(match["file"])
+            shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+            return f"{message} ({shown}, line {match['line']})"
+    return message
 
 
 def node_id(classname: str, name: str, file: str | None, root: Path) -> str:

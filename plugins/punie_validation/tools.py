@@ -151,6 +151,7 @@ def pytest_run(path: str, workspace: Workspace) -> TestResult:
                 "-q",
                 "-p",
                 "no:cacheprovider",
+                "--continue-on-collection-errors",
                 f"--rootdir={workspace.root}",
                 f"--junitxml={report}",
                 "-o",
