@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,17 +65,18 @@ def _first_error(tree: ast.Module, tools: Mapping[str, ToolSpec]) -> str | None:
 
 def called_tools(code: str, names: Mapping[str, object] | set[str]) -> list[str]:
     """The registered tools a code block calls, in source order (empty if it does not parse)."""
+    return [name for name in _called_names(code) if name in names]
+
+
+@functools.lru_cache(maxsize=8192)
+def _called_names(code: str) -> tuple[str, ...]:
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return []
-    calls = [
-        n
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names
-    ]
+        return ()
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     calls.sort(key=lambda n: (n.lineno, n.col_offset))
-    return [c.func.id for c in calls if isinstance(c.func, ast.Name)]
+    return tuple(c.func.id for c in calls if isinstance(c.func, ast.Name))
 
 
 def check_arguments(spec: ToolSpec, node: ast.Call) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
-from punie_datagen.dedupe import NearDuplicateIndex, example_text
+from punie_datagen.dedupe import NearDuplicateIndex, example_parts
 from punie_datagen.example import Example, Rejection
 from punie_datagen.split import split
 
@@ -51,7 +51,7 @@ def merge(
             continue
         if example.id in seen:
             raise ValueError(f"two examples share the id {example.id!r}")
-        seen.add(example.id, example_text(example))
+        seen.add(example.id, *example_parts(example))
         kept.append(example)
     train, valid = split(
         kept, seed=seed, valid_fraction=valid_fraction, stratum=stratum or category
@@ -70,7 +70,7 @@ def _leak(example: Example, leaks: NearDuplicateIndex) -> tuple[str, str, str] |
 
 
 def _duplicate(example: Example, seen: NearDuplicateIndex) -> tuple[str, str, str] | None:
-    found = seen.find(example_text(example))
+    found = seen.find(*example_parts(example))
     if found is None:
         return None
     key, score = found

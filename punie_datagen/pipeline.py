@@ -254,6 +254,7 @@ def _sources(
         },
         "generated": {
             "planned": len(plan.jobs),
+            "render_rejected": len(plan.rejections),
             "executed_ok": len(generated),
             "kept": kept_by_source["generated"],
         },

@@ -113,12 +113,11 @@ def plan_jobs(
             if leaks.find(found.query) is not None:
                 plan = attrs.evolve(plan, skipped_eval_leaks=plan.skipped_eval_leaks + 1)
                 continue
-            text = f"{found.query}\n{found.code}"
-            if seen.find(text) is not None:
+            if seen.find(found.query, found.code) is not None:
                 plan = attrs.evolve(plan, skipped_duplicates=plan.skipped_duplicates + 1)
                 continue
             jid = job_id(key, index)
-            seen.add(jid, text)
+            seen.add(jid, found.query, found.code)
             jobs.append(Job(jid, key, index, seed, category))
             plan = attrs.evolve(plan, planned=plan.planned + 1)
         plans.append(plan)
