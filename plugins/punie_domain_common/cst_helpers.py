@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Iterator, Mapping, Sequence
 
 import attrs
@@ -14,6 +15,7 @@ from punie_domain_common._guard import MAX_NESTING, too_deep
 BUILTIN_NAMES = frozenset(dir(builtins))
 DATACLASS_DECORATORS = frozenset({"dataclass", "define", "frozen", "mutable"})
 HTML_FUNCTIONS = frozenset({"html", "svg"})
+_PARSER_PREFIX = re.compile(r"^parser error: error at \d+:\d+: ")
 
 
 @attrs.frozen
@@ -36,8 +38,9 @@ def parse_source(source: str) -> Parsed | str:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return f"syntax error at line {exc.raw_line}, column {exc.raw_column}: {exc.message}"
-    except (RecursionError, ValueError, TypeError) as exc:
+        message = _PARSER_PREFIX.sub("", exc.message)
+        return f"syntax error at line {exc.raw_line}, column {exc.raw_column}: {message}"
+    except Exception as exc:  # libcst also raises CSTValidationError, ValueError, ...
         return f"cannot parse: {type(exc).__name__}: {exc}"
     try:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
