@@ -1,0 +1,138 @@
+"""``python -m punie_train``: build the data if missing, train, evaluate base and trained, report.
+
+Only light modules are imported at the top: mlx must not load before ``ensure_fast_blas()``
+has put OpenBLAS in place, so everything that imports it is imported inside ``main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from punie_train.blas import ensure_fast_blas
+from punie_train.config import add_arguments
+
+DESCRIPTION = """\
+Fine-tune a small model to call punie-tools through Code Mode, then measure it.
+
+With no arguments this runs the Phase 33 recipe on the embedded SmolLM2-135M-Instruct,
+offline: build the dataset with punie_datagen if the --data folder has none, train LoRA
+adapters (800 iterations, batch 1, gradient accumulation 4, rank 8, scale 20, lr 1e-4 with
+warm-up and cosine decay), evaluate the base model and the best adapter (lowest validation
+loss) on every plugin's eval queries, and write report.json, report.md and report.png into
+the run directory. Training knobs come from defaults, then --config YAML (mlx-lm's keys),
+then the flags below."""
+
+EPILOG = """\
+examples:
+  python -m punie_train                                  the full default run
+  python -m punie_train --iters 50 --eval-limit 8        a quick look
+  python -m punie_train --resume                         continue an interrupted run
+  python -m punie_train --skip-train --adapter runs/phase33/adapters-best
+  python -m punie_train --skip-train --skip-base --queries 'git*'"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: run options, evaluation options, then every training knob."""
+    parser = argparse.ArgumentParser(
+        prog="python -m punie_train",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
+    )
+    run = parser.add_argument_group("run")
+    run.add_argument(
+        "--config",
+        type=Path,
+        metavar="YAML",
+        help="YAML file of training knobs with mlx-lm's key names; unknown keys are an error",
+    )
+    run.add_argument(
+        "--run-dir",
+        type=Path,
+        default=Path("runs/phase33"),
+        metavar="DIR",
+        help="where checkpoints, adapters, the training log and the report go "
+        "(default: runs/phase33)",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the run dir's newest checkpoint at the same iteration, learning "
+        "rate, optimizer state and data order",
+    )
+    run.add_argument(
+        "--skip-train",
+        action="store_true",
+        help="only evaluate: the adapter given by --adapter, else the run dir's best adapter",
+    )
+    run.add_argument(
+        "--adapter",
+        type=Path,
+        metavar="PATH",
+        help="an mlx-lm adapter directory to evaluate (implies --skip-train)",
+    )
+    ev = parser.add_argument_group("evaluation")
+    ev.add_argument(
+        "--skip-eval", action="store_true", help="train only; no evaluation and no report"
+    )
+    ev.add_argument(
+        "--skip-base",
+        action="store_true",
+        help="do not evaluate the base model (the report then has no base column)",
+    )
+    ev.add_argument(
+        "--eval-limit",
+        type=int,
+        metavar="N",
+        help="evaluate at most N eval queries, taken round-robin over categories",
+    )
+    ev.add_argument(
+        "--queries",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="only eval queries whose id or category matches this glob (repeatable), "
+        "e.g. 'git*' or 'lsp-hover-1'",
+    )
+    ev.add_argument(
+        "--eval-max-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="token budget of each model reply during evaluation (default: 384)",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m punie_train``; returns the exit status."""
+    blas = ensure_fast_blas()  # before anything imports mlx
+    args = build_parser().parse_args(argv)
+    from rich.console import Console
+
+    from punie_train.run import RunOptions, UserError, run
+
+    console = Console(stderr=True, highlight=False)
+    try:
+        options = RunOptions.from_args(args)
+        report = run(options, blas, console)
+    except UserError as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    except KeyboardInterrupt as stop:
+        console.print(f"[yellow]stopped:[/yellow] {stop or 'interrupted'}")
+        return 130
+    if report is not None:
+        from punie_train.report import console_table
+
+        Console(highlight=False).print(console_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""The steps of a ``python -m punie_train`` run: data, training, evaluation, report.
+
+Imported by the CLI after ``ensure_fast_blas()``; modules that load mlx are imported inside
+the steps that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from punie_tools import EvalQuery, Registry, RegistryError
+from punie_train.base_model import BaseModel, BaseModelError
+from punie_train.blas import BlasState
+from punie_train.config import ConfigError, TrainConfig, cli_overrides, load_config
+from punie_train.eval_results import RUNG_TITLES, EvalResult, QueryResult
+from punie_train.evaluate import (
+    DEFAULT_MAX_TOKENS,
+    EvalSelectionError,
+    evaluate_model,
+    query_problems,
+    select_queries,
+)
+from punie_train.report import (
+    RunReport,
+    TrainingInfo,
+    read_loss_log,
+    summarize_manifest,
+    write_report,
+)
+
+if TYPE_CHECKING:
+    from punie_train.trainer import TrainSummary
+
+LOG_NAME = "train_log.jsonl"  # punie_train.progress.LOG_NAME, without importing mlx early
+DATA_FILES = ("train.jsonl", "valid.jsonl")
+
+
+class UserError(Exception):
+    """A mistake the user can fix (bad flag, missing file, unknown model); no traceback."""
+
+
+@attrs.frozen
+class RunOptions:
+    """What one run does: the training config plus the run, evaluation and report options."""
+
+    config: TrainConfig
+    run_dir: Path = Path("runs/phase33")
+    resume: bool = False
+    skip_train: bool = False
+    adapter: Path | None = None
+    skip_eval: bool = False
+    skip_base: bool = False
+    eval_limit: int | None = None
+    queries: tuple[str, ...] = ()
+    eval_max_tokens: int = DEFAULT_MAX_TOKENS
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> RunOptions:
+        """Options from the CLI's parsed arguments; UserError for contradictions."""
+        try:
+            config = load_config(args.config, cli_overrides(args))
+        except ConfigError as error:
+            raise UserError(str(error)) from None
+        if args.eval_limit is not None and args.eval_limit < 1:
+            raise UserError(f"--eval-limit must be at least 1, got {args.eval_limit}")
+        if args.eval_max_tokens is not None and args.eval_max_tokens < 1:
+            raise UserError(f"--eval-max-tokens must be at least 1, got {args.eval_max_tokens}")
+        skip_train = args.skip_train or args.adapter is not None
+        if skip_train and args.resume:
+            raise UserError("--resume continues training; it cannot go with --skip-train/--adapter")
+        if skip_train and args.skip_eval:
+            raise UserError("--skip-train with --skip-eval leaves nothing to do")
+        return cls(
+            config=config,
+            run_dir=args.run_dir,
+            resume=args.resume,
+            skip_train=skip_train,
+            adapter=args.adapter,
+            skip_eval=args.skip_eval,
+            skip_base=args.skip_base,
+            eval_limit=args.eval_limit,
+            queries=tuple(args.queries),
+            eval_max_tokens=args.eval_max_tokens or DEFAULT_MAX_TOKENS,
+        )
+
+
+def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | None:
+    """Train (unless skipped), evaluate base and trained, write the report; return it."""
+    from punie_train.blas import blas_report  # measures with mlx: after ensure_fast_blas()
+
+    speed = blas_report()
+    console.print(speed.describe())
+    blas_info = {
+        "kind": blas.kind,
+        "library": blas.library,
+        "note": blas.note,
+        "gflops": speed.gflops,
+    }
+    registry = load_registry(console)
+    model = parse_model(options.config.model)
+    queries = [] if options.skip_eval else pick_queries(registry, options, console)
+    config = options.config
+    training: TrainingInfo | None = None
+    if options.skip_train:
+        adapter = existing_adapter(options)
+    else:
+        data = ensure_data(Path(config.data), config, registry, console)
+        summary = train_model(options, model, data, console)
+        adapter = summary.best_adapter_path
+        training = training_info(summary)
+        console.print(
+            f"trained {summary.iterations} iterations in {summary.wall_time_s / 60:.1f} min; "
+            f"best iteration {summary.best_iteration} (val loss {summary.best_val_loss}); "
+            f"evaluating {adapter}"
+        )
+    if options.skip_eval:
+        return None
+    if not queries:
+        console.print("[yellow]warning:[/yellow] no eval queries: nothing to evaluate")
+    base = None
+    if not options.skip_base:
+        base = evaluate_with_progress(registry, model, None, "base", queries, options, console)
+    trained = evaluate_with_progress(registry, model, adapter, "trained", queries, options, console)
+    report = RunReport(
+        created=datetime.datetime.now().isoformat(timespec="seconds"),
+        model=model.describe(),
+        run_dir=str(options.run_dir),
+        config=config.to_mapping(),
+        data=read_manifest(Path(config.data)),
+        blas=blas_info,
+        training=training,
+        losses=read_loss_log(options.run_dir / LOG_NAME),
+        base=base,
+        trained=trained,
+    )
+    files = write_report(report, options.run_dir)
+    console.print(f"wrote {files.json}, {files.markdown} and {files.png}")
+    return report
+
+
+def load_registry(console: Console) -> Registry:
+    """Every installed plugin; broken ones are reported and skipped."""
+    try:
+        registry = Registry.load()
+    except RegistryError as error:
+        raise UserError(str(error)) from None
+    for problem in registry.errors:
+        console.print(f"[yellow]warning:[/yellow] {problem}")
+    return registry
+
+
+def parse_model(spec: str) -> BaseModel:
+    """The base model named by ``--model`` / the config's ``model`` key."""
+    try:
+        return BaseModel.parse(spec)
+    except BaseModelError as error:
+        raise UserError(str(error)) from None
+
+
+def pick_queries(registry: Registry, options: RunOptions, console: Console) -> list[EvalQuery]:
+    """The eval queries to run (``--queries``, ``--eval-limit``); problems are warned about."""
+    try:
+        queries = select_queries(
+            registry.eval_queries(), patterns=options.queries, limit=options.eval_limit
+        )
+    except EvalSelectionError as error:
+        raise UserError(str(error)) from None
+    for problem in query_problems(registry, queries):
+        console.print(f"[yellow]warning:[/yellow] eval query {problem}")
+    return queries
+
+
+def ensure_data(data: Path, config: TrainConfig, registry: Registry, console: Console) -> Path:
+    """The dataset folder, built with punie_datagen when it does not exist or is empty."""
+    if data.is_file():
+        raise UserError(
+            f"--data {data} is a file: give the folder holding {' and '.join(DATA_FILES)}"
+        )
+    present = [name for name in (*DATA_FILES, "manifest.json") if (data / name).is_file()]
+    if not present:
+        build_data(data, config, registry, console)
+        return data
+    missing = [name for name in DATA_FILES if not (data / name).is_file()]
+    if missing:
+        raise UserError(
+            f"{data} has no {' or '.join(missing)}: rebuild it with python -m "
+            f"punie_datagen --out {data}, or point --data at a complete folder"
+        )
+    return data
+
+
+def build_data(data: Path, config: TrainConfig, registry: Registry, console: Console) -> None:
+    """Build the dataset into ``data`` with punie_datagen's defaults and a progress bar."""
+    from punie_datagen import DatagenOptions, DatasetFileError, build_dataset
+    from punie_datagen.cli import ConsoleReporter, summary_table
+
+    console.print(f"[bold]no dataset in {data}: building it with punie_datagen[/bold]")
+    reporter = ConsoleReporter(console)
+    try:
+        manifest = build_dataset(
+            DatagenOptions(out=data, max_seq_length=config.max_seq_length),
+            registry=registry,
+            reporter=reporter,
+        )
+    except (DatasetFileError, OSError) as error:
+        raise UserError(f"building the dataset failed: {error}") from None
+    finally:
+        reporter.close()
+    console.print(summary_table(manifest))
+
+
+def read_manifest(data: Path) -> dict[str, Any]:
+    """The report's summary of ``data/manifest.json`` (empty when there is none)."""
+    try:
+        return summarize_manifest(json.loads((data / "manifest.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+def train_model(
+    options: RunOptions, model: BaseModel, data: Path, console: Console
+) -> TrainSummary:
+    """Load the base model and the data, and run the trainer in the run directory."""
+    from punie_train.base_model import load_model
+    from punie_train.dataset import DatasetError, load_split
+    from punie_train.trainer import TrainError, train
+
+    config = options.config
+    try:
+        network, tokenizer = load_model(model)
+        splits = [
+            load_split(
+                data / name,
+                tokenizer,
+                max_seq_length=config.max_seq_length,
+                mask_prompt=config.mask_prompt,
+            )
+            for name in DATA_FILES
+        ]
+        return train(
+            config,
+            network,
+            tokenizer,
+            splits[0],
+            splits[1],
+            options.run_dir,
+            resume=options.resume,
+            console=console,
+        )
+    except (BaseModelError, DatasetError, TrainError) as error:
+        raise UserError(str(error)) from None
+
+
+def training_info(summary: TrainSummary) -> TrainingInfo:
+    """The report's view of a training summary."""
+    return TrainingInfo(
+        wall_seconds=summary.wall_time_s,
+        iterations=summary.iterations,
+        best_iteration=summary.best_iteration,
+        best_val_loss=summary.best_val_loss,
+        final_train_loss=summary.final_train_loss,
+        final_val_loss=summary.final_val_loss,
+        adapter=str(summary.best_adapter_path),
+        resumed_from=summary.resumed_from,
+        tokens_per_s=summary.trained_tokens_per_s,
+    )
+
+
+def existing_adapter(options: RunOptions) -> Path:
+    """``--adapter``, else the run dir's best adapter (the trainer writes it as ``<name>-best``)."""
+    if options.adapter is not None:
+        adapter = options.adapter.expanduser()
+    else:
+        final = Path(options.config.adapter_path).expanduser()
+        final = final if final.is_absolute() else options.run_dir / final
+        adapter = final.with_name(final.name + "-best")
+    if not (adapter / "adapter_config.json").is_file():
+        raise UserError(
+            f"no adapter at {adapter} (no adapter_config.json): train first, or pass "
+            "--adapter with an mlx-lm adapter directory"
+        )
+    return adapter
+
+
+def evaluate_with_progress(
+    registry: Registry,
+    model: BaseModel,
+    adapter: Path | None,
+    label: str,
+    queries: Sequence[EvalQuery],
+    options: RunOptions,
+    console: Console,
+) -> EvalResult:
+    """Evaluate one model with a progress bar and a line per query."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("strict {task.fields[passed]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task(f"eval {label}", total=len(queries), passed=0)
+        passed = 0
+
+        def show(result: QueryResult) -> None:
+            nonlocal passed
+            passed += result.ladder.strict
+            failure = result.ladder.first_failure()
+            verdict = (
+                "[green]pass[/green]" if failure is None else f"[red]{RUNG_TITLES[failure]}[/red]"
+            )
+            progress.console.print(
+                f"  {label} {result.id} ({result.category}): {verdict} "
+                f"{result.latency_s:.1f} s, {result.generated_tokens} tokens"
+            )
+            progress.update(task, advance=1, passed=passed)
+
+        try:
+            return evaluate_model(
+                registry,
+                model,
+                adapter,
+                label=label,
+                queries=queries,
+                max_tokens=options.eval_max_tokens,
+                on_result=show,
+            )
+        except BaseModelError as error:
+            raise UserError(str(error)) from None
