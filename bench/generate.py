@@ -1,0 +1,280 @@
+"""Decode speed and latency per query of punie_train.generate, each optimisation in one run.
+
+Usage: .venv/bin/python bench/generate.py [--model SPEC] [--adapter DIR] [--max-tokens N]
+       [--queries N] [--blas] [--llama]
+
+Every configuration answers the same coding-agent queries with the real system prompt; the
+ratios compare configurations measured in this run on this machine. `--blas` also times a
+short decode under mlx's reference BLAS and with one OpenBLAS thread (subprocesses), and
+`--llama` the same GGUF under llama.cpp when llama-cpp-python is importable. Prints, asserts
+nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from punie_train.blas import ensure_fast_blas
+
+ensure_fast_blas(reexec=True)
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from typing import Any  # noqa: E402
+
+import attrs  # noqa: E402
+
+from punie_train.base_model import BaseModel, embedded_gguf_path, load_model  # noqa: E402
+from punie_train.blas import blas_report  # noqa: E402
+from punie_train.generate import Generation, Generator  # noqa: E402
+
+QUERIES = (
+    "How many ruff violations are there in src?",
+    "Where is the function load_config defined in app/config.py?",
+    "Show me the last 3 git commits.",
+    "Does tests/test_orders.py pass?",
+    "List the symbols defined in app/models.py.",
+    "Is the Card component in components/card.py valid?",
+)
+
+CONFIGS: tuple[tuple[str, dict[str, Any]], ...] = (
+    (
+        "baseline (fresh prefill, eos stop, 1 token/pass)",
+        {"reuse_cache": False, "draft_tokens": 0, "stop_strings": ()},
+    ),
+    ("+ prompt-cache reuse", {"draft_tokens": 0, "stop_strings": ()}),
+    ("+ stop after </tool_call>", {"draft_tokens": 0}),
+    ("+ prompt-lookup drafting (all on)", {}),
+)
+
+
+@attrs.frozen
+class Run:
+    """What one configuration cost over all queries."""
+
+    label: str
+    generations: tuple[Generation, ...]
+
+    @property
+    def latency(self) -> float:
+        """Mean seconds per query."""
+        return sum(g.seconds for g in self.generations) / len(self.generations)
+
+    @property
+    def prefill(self) -> float:
+        """Mean prefill seconds per query."""
+        return sum(g.prefill_seconds for g in self.generations) / len(self.generations)
+
+    @property
+    def tokens(self) -> int:
+        """Generated tokens over all queries."""
+        return sum(g.generated_tokens for g in self.generations)
+
+    @property
+    def decode_rate(self) -> float:
+        """Generated tokens per decode second."""
+        return self.tokens / sum(g.decode_seconds for g in self.generations)
+
+
+def system_prompt() -> str:
+    """The agent's real system prompt, rendered from the installed plugins."""
+    from punie_tools import Registry
+    from punie_tools.prompt import system_prompt as render
+
+    return render(Registry.load().tools())
+
+
+def run_config(
+    label: str, model: Any, tokenizer: Any, system: str, queries: Sequence[str], **options: Any
+) -> Run:
+    """Answer every query with a fresh generator built with `options`."""
+    generator = Generator(model, tokenizer, **options)
+    outs = [
+        generator.generate([{"role": "system", "content": system}, {"role": "user", "content": q}])
+        for q in queries
+    ]
+    return Run(label, tuple(outs))
+
+
+def compiled_mlp_blocks(model: Any) -> Callable[[], None]:
+    """Wrap each decoder layer's norm+MLP+residual in mx.compile; returns an undo function."""
+    import mlx.core as mx
+
+    layers = model.model.layers
+    block_type = type(layers[0])
+    original_call = block_type.__call__
+    fused = {
+        id(layer): mx.compile(
+            lambda h, layer=layer: h + layer.mlp(layer.post_attention_layernorm(h))
+        )
+        for layer in layers
+    }
+
+    def call(self: Any, x: Any, mask: Any = None, cache: Any = None) -> Any:
+        return fused[id(self)](x + self.self_attn(self.input_layernorm(x), mask, cache))
+
+    block_type.__call__ = call
+
+    def undo() -> None:
+        block_type.__call__ = original_call
+
+    return undo
+
+
+def print_run(run: Run, baseline: Run) -> None:
+    """One table row, with ratios to the baseline."""
+    print(
+        f"{run.label:52} {run.latency:7.2f} s/query ({baseline.latency / run.latency:4.2f}x)"
+        f"  prefill {run.prefill:5.2f} s  decode {run.decode_rate:5.1f} tok/s"
+        f" ({run.decode_rate / baseline.decode_rate:4.2f}x)  {run.tokens} tokens"
+    )
+
+
+SHORT_DECODE = """
+import json, time
+from punie_train.blas import ensure_fast_blas, blas_report
+state = ensure_fast_blas()
+from punie_train.base_model import load_model
+from punie_train.generate import Generator
+model, tok = load_model()
+g = Generator(model, tok, draft_tokens=0, max_tokens=16, stop_strings=())
+out = g.generate([{"role": "user", "content": "Write a Python function that adds two numbers."}])
+print(json.dumps({"note": state.note, "gflops": blas_report().gflops,
+                  "prefill": out.prefill_seconds, "prompt": out.prompt_tokens,
+                  "rate": out.tokens_per_second}))
+"""
+
+
+def blas_variants() -> None:
+    """Short decodes in subprocesses under each BLAS setting."""
+    variants = {
+        "reference BLAS": {"PUNIE_BLAS": "reference"},
+        "OpenBLAS, 1 thread": {"OPENBLAS_NUM_THREADS": "1"},
+        "OpenBLAS, default threads": {},
+    }
+    print("\nBLAS (16-token decode of a short prompt, plain loop):")
+    results = {}
+    for label, extra in variants.items():
+        env = {k: v for k, v in os.environ.items() if k not in ("PUNIE_BLAS", "LD_PRELOAD")}
+        env.update(extra)
+        done = subprocess.run(
+            [sys.executable, "-c", SHORT_DECODE],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        if done.returncode:
+            print(f"  {label}: failed: {done.stderr.strip().splitlines()[-1:]}")
+            continue
+        results[label] = json.loads(done.stdout.strip().splitlines()[-1])
+    base = results.get("reference BLAS")
+    for label, r in results.items():
+        ratio = f" ({r['rate'] / base['rate']:4.2f}x decode vs reference)" if base else ""
+        print(
+            f"  {label:26} {r['gflops']:6.1f} GFLOP/s  prefill {r['prompt']} tokens"
+            f" {r['prefill']:5.2f} s  decode {r['rate']:5.1f} tok/s{ratio}"
+        )
+
+
+def llama_cpp(system: str, queries: Sequence[str], max_tokens: int, mlx_rate: float) -> None:
+    """The same GGUF's greedy decode speed under llama.cpp, as a ratio to ours."""
+    try:
+        llama = importlib.import_module("llama_cpp")
+    except ImportError:
+        print("\nllama.cpp: llama-cpp-python is not importable; skipped")
+        return
+    llm = llama.Llama(model_path=str(embedded_gguf_path()), n_ctx=4096, verbose=False)
+    tokens_total, decode_total = 0, 0.0
+    for query in queries:
+        text = (
+            f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{query}<|im_end|>\n"
+            "<|im_start|>assistant\n"
+        )
+        prompt = llm.tokenize(text.encode(), add_bos=False, special=True)
+        llm.reset()
+        llm.eval(prompt)
+        start = time.perf_counter()
+        for _ in range(max_tokens):
+            token = llm.sample(top_k=1, temp=0.0)
+            tokens_total += 1
+            if token == llm.token_eos():
+                break
+            llm.eval([token])
+        decode_total += time.perf_counter() - start
+    rate = tokens_total / decode_total
+    print(
+        f"\nllama.cpp (Q4_1 GGUF): decode {rate:5.1f} tok/s; mlx all-on / llama.cpp = "
+        f"{mlx_rate / rate:4.2f}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default", help="base model spec (default: embedded)")
+    parser.add_argument("--adapter", default=None, help="LoRA adapter directory")
+    parser.add_argument("--max-tokens", type=int, default=48, help="reply cap per query")
+    parser.add_argument("--queries", type=int, default=4, help="how many queries (max 6)")
+    parser.add_argument("--blas", action="store_true", help="also compare BLAS settings")
+    parser.add_argument("--llama", action="store_true", help="also time llama.cpp")
+    args = parser.parse_args(argv)
+
+    print(blas_report(512).describe())
+    model, tokenizer = load_model(BaseModel.parse(args.model), args.adapter)
+    system = system_prompt()
+    queries = QUERIES[: args.queries]
+    system_tokens = len(Generator(model, tokenizer).render([{"role": "system", "content": system}]))
+    print(
+        f"{len(queries)} queries, system prompt {system_tokens} tokens, max {args.max_tokens} "
+        "tokens per reply\n"
+    )
+    runs = []
+    for label, options in CONFIGS:
+        runs.append(
+            run_config(
+                label, model, tokenizer, system, queries, max_tokens=args.max_tokens, **options
+            )
+        )
+        print_run(runs[-1], runs[0])
+    undo = compiled_mlp_blocks(model)
+    try:
+        compiled = run_config(
+            "all on + mx.compile of each MLP block",
+            model,
+            tokenizer,
+            system,
+            queries,
+            max_tokens=args.max_tokens,
+        )
+    finally:
+        undo()
+    print_run(compiled, runs[0])
+    print(
+        f"  mx.compile vs without: {runs[-1].latency / compiled.latency:4.2f}x latency, "
+        f"{compiled.decode_rate / runs[-1].decode_rate:4.2f}x decode"
+    )
+    passes = sum(g.forward_passes for g in runs[-1].generations)
+    print(f"  drafting: {runs[-1].tokens} tokens in {passes} forward passes")
+    same = all(
+        a.text == b.text for a, b in zip(runs[2].generations, runs[-1].generations, strict=True)
+    )
+    print(f"  replies identical with and without drafting: {same}")
+    print("\nfirst reply (all on):", repr(runs[-1].generations[0].text[:200]))
+    if args.blas:
+        blas_variants()
+    if args.llama:
+        llama_cpp(system, queries, args.max_tokens, runs[-1].decode_rate)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
