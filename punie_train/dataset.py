@@ -1,0 +1,344 @@
+"""Chat JSONL to tokens, the loss mask over every assistant turn, and update-sized batches.
+
+`load_split(path, tokenizer, ...)` reads an mlx-lm chat file (`{"messages": [...]}` per line)
+and tokenizes each example with the tokenizer's chat template. The mask is 1 exactly on the
+tokens of each assistant turn's content plus its end-of-turn token (`<|im_end|>` for ChatML),
+and 0 on system, user and tool-response turns and on the `<|im_start|>assistant\\n` header:
+unlike mlx-lm's `--mask-prompt`, which trains only the last message, a tool call followed by
+its response and a summary teaches both. Each turn is tokenized on its own, as the model sees
+it at inference (the prompt ends at the header; the reply's tokens start fresh).
+
+`make_batch(examples, ...)` lays out one optimizer update's examples for the loss in
+`punie_train.forward`: the longest token prefix they share (the system prompt, in practice) is
+computed once, and only the rest of each example is a padded row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+MIN_SHARED_PREFIX = 16
+"""Shorter common prefixes are not worth a separate pass."""
+
+
+class DatasetError(ValueError):
+    """A data file or example that cannot be trained on; the message says where and why."""
+
+
+@attrs.frozen(eq=False)
+class TokenizedExample:
+    """One chat as token ids with its loss mask (1 where a token is a training target)."""
+
+    tokens: np.ndarray
+    mask: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    @property
+    def n_trained(self) -> int:
+        """How many tokens are loss targets (the first token never is: nothing predicts it)."""
+        return int(self.mask[1:].sum())
+
+    @property
+    def first_target(self) -> int:
+        """Index of the first target token."""
+        return int(np.argmax(self.mask[1:])) + 1
+
+
+@attrs.frozen
+class TokenizedSplit:
+    """A tokenized split and what was dropped or cut on the way."""
+
+    examples: tuple[TokenizedExample, ...]
+    truncated: int = 0
+    dropped: int = 0
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index: int) -> TokenizedExample:
+        return self.examples[index]
+
+    def __iter__(self) -> Iterator[TokenizedExample]:
+        return iter(self.examples)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Token count of each example."""
+        return np.array([len(example) for example in self.examples], dtype=np.int64)
+
+
+def read_chat_jsonl(path: Path) -> list[list[dict[str, str]]]:
+    """The message lists of an mlx-lm chat JSONL file; a bad line is an error naming file:line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read ({error.strerror})") from None
+    chats = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DatasetError(f"{path}:{number}: not JSON ({error.msg})") from None
+        chats.append(_messages(record, f"{path}:{number}"))
+    if not chats:
+        raise DatasetError(f"{path}: no examples")
+    return chats
+
+
+def _messages(record: Any, where: str) -> list[dict[str, str]]:
+    messages = record.get("messages") if isinstance(record, Mapping) else None
+    if not isinstance(messages, list) or not messages:
+        raise DatasetError(f'{where}: expected {{"messages": [...]}} with at least one message')
+    for index, message in enumerate(messages):
+        if not (
+            isinstance(message, Mapping)
+            and isinstance(message.get("role"), str)
+            and isinstance(message.get("content"), str)
+        ):
+            raise DatasetError(f"{where}: message {index} needs string 'role' and 'content'")
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
+
+
+def _end_of_turn_strings(tokenizer: Any) -> tuple[str, ...]:
+    ids = set(getattr(tokenizer, "eos_token_ids", None) or ()) | {tokenizer.eos_token_id}
+    strings = {tokenizer.convert_ids_to_tokens(int(i)) for i in ids if i is not None}
+    return tuple(sorted(s for s in strings if s))
+
+
+def _render(tokenizer: Any, messages: Sequence[Mapping[str, str]], generation: bool) -> str:
+    return tokenizer.apply_chat_template(
+        list(messages), tokenize=False, add_generation_prompt=generation
+    )
+
+
+def assistant_spans(
+    messages: Sequence[Mapping[str, str]], tokenizer: Any
+) -> tuple[str, list[tuple[int, int]]]:
+    """The rendered chat and the character span of each assistant reply plus end-of-turn token."""
+    full = _render(tokenizer, messages, False)
+    ends = _end_of_turn_strings(tokenizer)
+    spans = []
+    for index, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        head = _render(tokenizer, messages[:index], True)
+        turn = _render(tokenizer, messages[: index + 1], False)
+        if not (full.startswith(head) and full.startswith(turn) and turn.startswith(head)):
+            raise DatasetError(
+                f"the chat template does not render message {index} as a prefix of the chat; "
+                "cannot find the assistant turn's tokens"
+            )
+        tail = turn[len(head) :]
+        cut = max((tail.rfind(end) + len(end) for end in ends if end in tail), default=len(tail))
+        spans.append((len(head), len(head) + cut))
+    return full, spans
+
+
+def tokenize_chat(
+    messages: Sequence[Mapping[str, str]], tokenizer: Any, *, mask_prompt: bool = True
+) -> TokenizedExample:
+    """Tokens of a chat (its template applied) and the mask of its assistant turns' tokens."""
+    full, spans = assistant_spans(messages, tokenizer)
+    pieces: list[tuple[str, bool]] = []
+    position = 0
+    for start, end in spans:
+        pieces += [(full[position:start], False), (full[start:end], True)]
+        position = end
+    pieces.append((full[position:], False))
+    tokens: list[int] = []
+    mask: list[bool] = []
+    for text, trained in pieces:
+        if text:
+            ids = tokenizer.encode(text, add_special_tokens=False)
+            tokens += ids
+            mask += [trained or not mask_prompt] * len(ids)
+    return TokenizedExample(np.array(tokens, dtype=np.int32), np.array(mask, dtype=bool))
+
+
+def tokenize_split(
+    chats: Sequence[Sequence[Mapping[str, str]]],
+    tokenizer: Any,
+    *,
+    max_seq_length: int,
+    mask_prompt: bool = True,
+    source: str = "data",
+) -> TokenizedSplit:
+    """Tokenize every chat; truncate long ones to `max_seq_length`, drop ones with no target."""
+    examples = []
+    truncated = dropped = 0
+    for number, messages in enumerate(chats, start=1):
+        try:
+            example = tokenize_chat(messages, tokenizer, mask_prompt=mask_prompt)
+        except DatasetError as error:
+            raise DatasetError(f"{source}: example {number}: {error}") from None
+        if len(example) > max_seq_length:
+            truncated += 1
+            example = TokenizedExample(
+                example.tokens[:max_seq_length], example.mask[:max_seq_length]
+            )
+        if example.n_trained == 0:
+            dropped += 1
+            continue
+        examples.append(example)
+    return TokenizedSplit(tuple(examples), truncated, dropped)
+
+
+def load_split(
+    path: Path, tokenizer: Any, *, max_seq_length: int, mask_prompt: bool = True
+) -> TokenizedSplit:
+    """Read and tokenize one mlx-lm chat JSONL file (`train.jsonl`, `valid.jsonl`)."""
+    return tokenize_split(
+        read_chat_jsonl(path),
+        tokenizer,
+        max_seq_length=max_seq_length,
+        mask_prompt=mask_prompt,
+        source=str(path),
+    )
+
+
+def epoch_groups(lengths: np.ndarray, group_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """One epoch's update groups: a seeded shuffle, lengths sorted within windows, groups shuffled.
+
+    Sorting within windows of 8 groups keeps the examples of an update close in length (little
+    padding) while the windows stay random. Deterministic in (seed, epoch), so a resumed run
+    replays the same order. The last `len % group_size` examples of an epoch wait for the next.
+    """
+    count = len(lengths)
+    if count < group_size:
+        raise DatasetError(
+            f"{count} training examples, fewer than one update's {group_size} "
+            "(batch_size x grad_accumulation_steps)"
+        )
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(count)
+    window = group_size * 8
+    groups: list[np.ndarray] = []
+    for start in range(0, count, window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        groups += [
+            chunk[i : i + group_size] for i in range(0, len(chunk) - group_size + 1, group_size)
+        ]
+    return [groups[i] for i in rng.permutation(len(groups))]
+
+
+def update_group(
+    lengths: np.ndarray, group_size: int, seed: int, update: int, cache: dict[int, list[np.ndarray]]
+) -> np.ndarray:
+    """The example indices of optimizer update number `update` (0-based) in the endless stream."""
+    per_epoch = (len(lengths) // group_size * group_size) // group_size
+    epoch, index = divmod(update, max(per_epoch, 1))
+    if epoch not in cache:
+        cache.clear()
+        cache[epoch] = epoch_groups(lengths, group_size, seed, epoch)
+    return cache[epoch][index]
+
+
+def validation_subset(count: int, size: int, seed: int) -> np.ndarray:
+    """A fixed seeded subset of the validation set (all of it when `size` is -1 or too big)."""
+    order = np.random.default_rng([seed, 1 << 20]).permutation(count)
+    return order if size < 0 else order[:size]
+
+
+@attrs.frozen(eq=False)
+class Batch:
+    """One forward pass: a shared token prefix, padded suffix rows, and the loss targets.
+
+    Row `r` holds `tokens[P:]` of its example (P = `len(prefix)`); target `k` is predicted
+    from the hidden state at flat position `positions[k]` of the (rows, width) suffix grid and
+    weighs `weights[k]` = 1 / (that example's target count x examples in the update), so the
+    loss is the mean over examples of each example's mean token loss, however they are split.
+    """
+
+    prefix: np.ndarray
+    rows: np.ndarray
+    positions: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray
+    examples: int
+    tokens: int
+
+    @property
+    def trained_tokens(self) -> int:
+        """How many target tokens the batch has."""
+        return len(self.targets)
+
+
+def shared_prefix_length(examples: Sequence[TokenizedExample]) -> int:
+    """Tokens all examples share at the start and before any target (0 if too few to matter)."""
+    if len(examples) < 2:
+        return 0
+    shortest = min(min(len(e) for e in examples), min(e.first_target for e in examples)) - 1
+    first = examples[0].tokens[:shortest]
+    length = shortest
+    for example in examples[1:]:
+        differs = np.nonzero(example.tokens[:length] != first[:length])[0]
+        if len(differs):
+            length = int(differs[0])
+    return length if length >= MIN_SHARED_PREFIX else 0
+
+
+def make_batch(
+    examples: Sequence[TokenizedExample],
+    update_size: int,
+    *,
+    share_prefix: bool = True,
+    pad_id: int = 0,
+) -> Batch:
+    """Lay out `examples` (part of an update of `update_size` examples) for one forward pass."""
+    prefix_length = shared_prefix_length(examples) if share_prefix else 0
+    width = max(len(e) for e in examples) - prefix_length
+    rows = np.full((len(examples), width), pad_id, dtype=np.int32)
+    positions, targets, weights = [], [], []
+    for row, example in enumerate(examples):
+        suffix = example.tokens[prefix_length:]
+        rows[row, : len(suffix)] = suffix
+        target_index = np.nonzero(example.mask[1:])[0] + 1
+        positions.append(row * width + target_index - 1 - prefix_length)
+        targets.append(example.tokens[target_index])
+        weights.append(np.full(len(target_index), 1.0 / (len(target_index) * update_size)))
+    return Batch(
+        prefix=examples[0].tokens[:prefix_length].copy(),
+        rows=rows,
+        positions=np.concatenate(positions).astype(np.int32),
+        targets=np.concatenate(targets).astype(np.int32),
+        weights=np.concatenate(weights).astype(np.float32),
+        examples=len(examples),
+        tokens=prefix_length + sum(len(e) - prefix_length for e in examples),
+    )
+
+
+def split_batches(
+    examples: Sequence[TokenizedExample],
+    update_size: int,
+    *,
+    token_budget: int,
+    share_prefix: bool = True,
+    pad_id: int = 0,
+) -> list[Batch]:
+    """An update's examples as few forward passes as fit `token_budget` padded tokens each."""
+    ordered = sorted(examples, key=len)
+    batches: list[Batch] = []
+    current: list[TokenizedExample] = []
+    for example in ordered:
+        trial = [*current, example]
+        prefix = shared_prefix_length(trial) if share_prefix else 0
+        cost = prefix + len(trial) * (len(example) - prefix)
+        if current and cost > token_budget:
+            batches.append(
+                make_batch(current, update_size, share_prefix=share_prefix, pad_id=pad_id)
+            )
+            trial = [example]
+        current = trial
+    batches.append(make_batch(current, update_size, share_prefix=share_prefix, pad_id=pad_id))
+    return batches

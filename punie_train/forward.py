@@ -1,0 +1,153 @@
+"""The training loss on one `Batch`: shared prefix computed once, logits only where trained.
+
+Two things make a CPU step cheap here, both exact:
+- the prefix every example of an update shares (the system prompt) runs once; its keys and
+  values (with their gradient path) are handed to every row through a cache object that
+  follows mlx-lm's KV-cache protocol, so any mlx-lm model that takes `cache=` works;
+- the vocabulary projection and softmax (49k columns for SmolLM2) run only on the hidden
+  states that predict a target token, not on every position.
+
+`check_fast_paths(model)` compares both against the plain forward once at start and reports
+which are active; a model whose structure does not fit falls back to the plain path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import mlx.core as mx
+import mlx.nn as nn
+import numpy as np
+
+from punie_train.dataset import Batch, TokenizedExample, make_batch
+
+
+class PrefixCache:
+    """Per-layer cache: keeps the prefix's keys/values and prepends them to every row's."""
+
+    def __init__(self) -> None:
+        self.keys: mx.array | None = None
+        self.values: mx.array | None = None
+        self.offset = 0
+
+    def update_and_fetch(self, keys: mx.array, values: mx.array) -> tuple[mx.array, mx.array]:
+        """First call stores the prefix; later calls return prefix + rows (prefix broadcast)."""
+        if self.keys is None or self.values is None:
+            self.keys, self.values = keys, values
+            self.offset = keys.shape[2]
+            return keys, values
+        rows = keys.shape[0]
+        shared_k = mx.broadcast_to(self.keys, (rows, *self.keys.shape[1:]))
+        shared_v = mx.broadcast_to(self.values, (rows, *self.values.shape[1:]))
+        return (
+            mx.concatenate([shared_k, keys], axis=2),
+            mx.concatenate([shared_v, values], axis=2),
+        )
+
+    def make_mask(self, n: int, return_array: bool = False, window_size: int | None = None) -> Any:
+        """Causal attention, aligned to the end of the keys like mlx-lm's `KVCache`."""
+        if window_size is not None:
+            raise NotImplementedError("sliding-window attention with a shared prefix")
+        return "causal" if n > 1 else None
+
+
+@attrs.frozen
+class FastPaths:
+    """Which exact shortcuts the loss may take for this model."""
+
+    split_head: bool
+    share_prefix: bool
+    note: str
+
+
+def _head(model: nn.Module) -> Callable[[mx.array], mx.array] | None:
+    inner = getattr(model, "model", None)
+    if inner is None:
+        return None
+    lm_head = getattr(model, "lm_head", None)
+    if isinstance(lm_head, nn.Module):
+        return lm_head
+    embed = getattr(inner, "embed_tokens", None)
+    if getattr(getattr(model, "args", None), "tie_word_embeddings", False) and embed is not None:
+        return embed.as_linear
+    return None
+
+
+def batch_arrays(batch: Batch) -> tuple[mx.array, ...]:
+    """The batch as mlx arrays, in the order `batch_loss` takes them."""
+    return (
+        mx.array(batch.prefix),
+        mx.array(batch.rows),
+        mx.array(batch.positions),
+        mx.array(batch.targets),
+        mx.array(batch.weights),
+    )
+
+
+def batch_loss(
+    model: nn.Module,
+    prefix: mx.array,
+    rows: mx.array,
+    positions: mx.array,
+    targets: mx.array,
+    weights: mx.array,
+    *,
+    split_head: bool = True,
+) -> mx.array:
+    """Weighted cross-entropy of a batch: its share of the update's mean per-example loss."""
+    cache = None
+    if prefix.size:
+        cache = [PrefixCache() for _ in model.layers]
+        model(prefix[None], cache=cache)  # only the cached keys/values are used (lazily)
+    head = _head(model) if split_head else None
+    if head is not None:
+        hidden = model.model(rows, cache=cache)
+        logits = head(hidden.reshape(-1, hidden.shape[-1])[positions])
+    else:
+        logits = model(rows, cache=cache)
+        logits = logits.reshape(-1, logits.shape[-1])[positions]
+    losses = nn.losses.cross_entropy(logits.astype(mx.float32), targets)
+    return (losses * weights).sum()
+
+
+def _probe_examples(vocab: int) -> list[TokenizedExample]:
+    rng = np.random.default_rng(0)
+    shared = rng.integers(3, vocab, 20)
+    examples = []
+    for length in (9, 14):
+        tokens = np.concatenate([shared, rng.integers(3, vocab, length)]).astype(np.int32)
+        mask = np.zeros(len(tokens), dtype=bool)
+        mask[-length // 2 :] = True
+        examples.append(TokenizedExample(tokens, mask))
+    return examples
+
+
+def check_fast_paths(model: nn.Module, vocab_size: int) -> FastPaths:
+    """Verify the split head and the shared prefix against the plain forward on a probe."""
+    examples = _probe_examples(min(vocab_size, 1000))
+    was_training = model.training
+    model.eval()  # no dropout while comparing
+    plain = batch_loss(
+        model, *batch_arrays(make_batch(examples, 2, share_prefix=False)), split_head=False
+    )
+    notes = []
+
+    def agrees(share_prefix: bool, split_head: bool) -> bool:
+        batch = make_batch(examples, 2, share_prefix=share_prefix)
+        try:
+            value = batch_loss(model, *batch_arrays(batch), split_head=split_head)
+            return bool(mx.allclose(value, plain, rtol=1e-4, atol=1e-5).item())
+        except Exception as error:  # any model that does not fit the fast path
+            notes.append(f"{type(error).__name__}: {error}")
+            return False
+
+    split_head = _head(model) is not None and agrees(False, True)
+    share_prefix = agrees(True, split_head)
+    model.train(was_training)
+    parts = [
+        "logits only on trained tokens" if split_head else "full logits (head not separable)",
+        "shared prefix computed once" if share_prefix else "no prefix sharing",
+    ]
+    return FastPaths(split_head, share_prefix, "; ".join(parts + notes))

@@ -1,0 +1,479 @@
+"""LoRA training on mlx-lm's pieces, with loss on every assistant turn and exact resume.
+
+Public API (for `python -m punie_train`):
+
+    summary = train(config, model, tokenizer, train_set, valid_set, run_dir, resume=False,
+                    on_report=None)
+
+- `model`, `tokenizer`: from `punie_train.base_model.load_model(config.model)` (float32).
+  `train` freezes the model and adds the adapters itself (`mlx_lm.tuner.utils.
+  linear_to_lora_layers`); the optimizer and schedule are mlx's (`build_schedule`).
+- `train_set`, `valid_set`: `TokenizedSplit`s (`punie_train.dataset.load_split`) or lists of
+  chats (message lists or `{"messages": [...]}` records) to tokenize here.
+- `run_dir` receives `train_config.yaml`, `train_log.jsonl` (every report, see
+  `punie_train.progress`), `checkpoints/iter-NNNNNNN/` every `save_every` iterations and on
+  Ctrl-C, the final adapter in `config.adapter_path` (relative paths are inside `run_dir`) and
+  the adapter with the best validation loss next to it with a `-best` suffix. Both are mlx-lm
+  adapter directories.
+- `resume=True` continues from the newest checkpoint: same iteration, learning rate, Adam
+  state and next batch, so the result equals an uninterrupted run. Without `resume`, a run dir
+  that already holds checkpoints is an error rather than silently overwritten.
+- `on_report(event)` gets each event dict as it is logged; raising `KeyboardInterrupt` there
+  stops the run like Ctrl-C does. An interrupted run saves a checkpoint and raises
+  `TrainingInterrupted` (a `KeyboardInterrupt`).
+
+Iterations count micro-batches of `batch_size` examples as mlx-lm does; the examples of one
+optimizer update (`batch_size * grad_accumulation_steps`) run as one forward/backward pass
+(split only past `TOKENS_PER_PASS` tokens), which gives the same gradient as accumulating them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import attrs
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+import numpy as np
+from mlx.utils import tree_flatten, tree_map
+from mlx_lm.tuner.utils import build_schedule, linear_to_lora_layers
+from rich.console import Console
+
+from punie_train.checkpoint import (
+    Best,
+    latest_checkpoint,
+    save_checkpoint,
+    trainable_weights,
+    write_adapter,
+)
+from punie_train.config import TrainConfig
+from punie_train.dataset import (
+    TokenizedExample,
+    TokenizedSplit,
+    split_batches,
+    tokenize_split,
+    update_group,
+    validation_subset,
+)
+from punie_train.forward import FastPaths, batch_arrays, batch_loss, check_fast_paths
+from punie_train.progress import LOG_NAME, EventLog, TrainProgress
+
+ReportCallback = Callable[[dict[str, Any]], None]
+TOKENS_PER_PASS = 4096
+"""Padded tokens per forward pass before an update is split (bounds activation memory)."""
+RESUMABLE_CHANGES = frozenset({"steps_per_report", "steps_per_eval", "save_every", "model", "data"})
+_OPTIMIZERS = {
+    "adam": optim.Adam,
+    "adamw": optim.AdamW,
+    "sgd": optim.SGD,
+    "adafactor": optim.Adafactor,
+    "muon": optim.Muon,
+}
+
+
+class TrainError(ValueError):
+    """A run that cannot start (bad resume, model/config mismatch); the message says why."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped by Ctrl-C (or a callback); a checkpoint was saved first."""
+
+    def __init__(self, iteration: int, checkpoint: Path | None) -> None:
+        super().__init__(f"interrupted at iteration {iteration}; checkpoint {checkpoint}")
+        self.iteration = iteration
+        self.checkpoint = checkpoint
+
+
+@attrs.frozen
+class TrainSummary:
+    """What a finished run produced and how fast it went."""
+
+    iterations: int
+    updates: int
+    best_iteration: int | None
+    best_val_loss: float | None
+    final_train_loss: float | None
+    final_val_loss: float | None
+    adapter_path: Path
+    best_adapter_path: Path
+    log_path: Path
+    wall_time_s: float
+    tokens_per_s: float
+    trained_tokens_per_s: float
+    resumed_from: int | None
+    fast_paths: str
+
+
+def build_optimizer(config: TrainConfig) -> optim.Optimizer:
+    """The configured mlx optimizer with the learning-rate schedule built by mlx-lm."""
+    schedule = config.lr_schedule
+    learning_rate: Any = config.learning_rate
+    if schedule is not None:
+        learning_rate = build_schedule(
+            {
+                "name": schedule.name,
+                "arguments": list(config.schedule_arguments()),
+                "warmup": schedule.warmup,
+                "warmup_init": schedule.warmup_init,
+            }
+        )
+    extra = dict(config.optimizer_config.get(config.optimizer, {}))
+    return _OPTIMIZERS[config.optimizer](learning_rate=learning_rate, **extra)
+
+
+def apply_adapters(model: nn.Module, config: TrainConfig) -> None:
+    """Freeze the model and make the configured layers trainable (LoRA/DoRA or full)."""
+    layers = len(model.layers)
+    if config.num_layers > layers:
+        raise TrainError(f"num_layers={config.num_layers} but the model has {layers} layers")
+    mx.random.seed(config.seed)
+    model.freeze()
+    if config.fine_tune_type == "full":
+        for layer in model.layers[-max(config.num_layers, 0) :]:
+            layer.unfreeze()
+        return
+    lora = {k: v for k, v in attrs.asdict(config.lora_parameters).items() if v is not None}
+    linear_to_lora_layers(model, config.num_layers, lora, use_dora=config.fine_tune_type == "dora")
+
+
+def as_split(data: Any, tokenizer: Any, config: TrainConfig, name: str) -> TokenizedSplit:
+    """A `TokenizedSplit` as is; chats (message lists or records) tokenized with the template."""
+    if isinstance(data, TokenizedSplit):
+        return data
+    chats = [item["messages"] if isinstance(item, Mapping) else item for item in data]
+    return tokenize_split(
+        chats,
+        tokenizer,
+        max_seq_length=config.max_seq_length,
+        mask_prompt=config.mask_prompt,
+        source=name,
+    )
+
+
+def validation_loss(
+    model: nn.Module, examples: Sequence[TokenizedExample], fast: FastPaths, pad_id: int = 0
+) -> float:
+    """Mean over `examples` of each example's mean target-token loss (no gradient)."""
+    ordered = sorted(examples, key=len)
+    model.eval()
+    total = mx.array(0.0)
+    for batch in split_batches(
+        ordered,
+        len(ordered),
+        token_budget=TOKENS_PER_PASS,
+        share_prefix=fast.share_prefix,
+        pad_id=pad_id,
+    ):
+        total = total + batch_loss(model, *batch_arrays(batch), split_head=fast.split_head)
+        mx.eval(total)
+    model.train()
+    return cast(float, total.item())
+
+
+def _count(parameters: Any) -> int:
+    return sum(cast(mx.array, v).size for _, v in tree_flatten(parameters))
+
+
+def _crossed(before: int, now: int, every: int) -> bool:
+    return now // every > before // every
+
+
+def _config_changes(saved: Mapping[str, Any], config: TrainConfig) -> list[str]:
+    current = json.loads(json.dumps(config.to_mapping()))
+    keys = set(saved) | set(current)
+    return sorted(k for k in keys if saved.get(k) != current.get(k) and k not in RESUMABLE_CHANGES)
+
+
+def _output_dirs(config: TrainConfig, run_dir: Path) -> tuple[Path, Path]:
+    final = Path(config.adapter_path).expanduser()
+    final = final if final.is_absolute() else run_dir / final
+    return final, final.with_name(final.name + "-best")
+
+
+@attrs.define
+class _Loop:
+    """The loop's mutable state; `committed_*` is the last completed update's state."""
+
+    update: int
+    iteration: int
+    best: Best | None
+    committed: tuple[int, int, dict[str, mx.array], Any] | None = None
+    last_saved: int = -1
+    window_losses: list[float] = attrs.Factory(list)
+    window_tokens: int = 0
+    window_trained: int = 0
+    window_time: float = 0.0
+    total_tokens: int = 0
+    total_trained: int = 0
+    total_time: float = 0.0
+    final_train_loss: float | None = None
+    final_val_loss: float | None = None
+
+
+def train(
+    config: TrainConfig,
+    model: nn.Module,
+    tokenizer: Any,
+    train_set: Any,
+    valid_set: Any,
+    run_dir: Path,
+    resume: bool = False,
+    on_report: ReportCallback | None = None,
+    console: Console | None = None,
+) -> TrainSummary:
+    """Fine-tune `model` in place on `train_set`; see the module docstring for the contract."""
+    started = time.perf_counter()
+    console = console or Console(stderr=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = latest_checkpoint(run_dir)
+    if checkpoint is not None and not resume:
+        raise TrainError(
+            f"{run_dir} already has a checkpoint at iteration {checkpoint.iteration}: "
+            "resume it (--resume) or use another run directory"
+        )
+    train_split = as_split(train_set, tokenizer, config, "train")
+    valid_split = as_split(valid_set, tokenizer, config, "valid")
+    pad_id = int(getattr(tokenizer, "pad_token_id", None) or 0)
+    apply_adapters(model, config)
+    fast = check_fast_paths(model, int(getattr(tokenizer, "vocab_size", 1000) or 1000))
+    optimizer = build_optimizer(config)
+    optimizer.init(model.trainable_parameters())
+    log = EventLog(run_dir / LOG_NAME)
+    final_dir, best_dir = _output_dirs(config, run_dir)
+    loop = _Loop(update=0, iteration=0, best=None)
+    if checkpoint is not None:
+        changed = _config_changes(checkpoint.config, config)
+        if changed:
+            raise TrainError(
+                f"cannot resume {checkpoint.path}: config changed ({', '.join(changed)})"
+            )
+        model.load_weights(checkpoint.adapter_weights(), strict=False)
+        optimizer.state = checkpoint.optimizer_state()
+        optimizer.init(model.trainable_parameters())
+        loop = _Loop(checkpoint.update, checkpoint.iteration, checkpoint.best)
+        loop.last_saved = checkpoint.iteration
+        log.truncate_after(checkpoint.iteration)
+    elif resume:
+        console.print(f"[yellow]no checkpoint in {run_dir}; starting from iteration 0")
+    elif config.resume_adapter_file:
+        model.load_weights(config.resume_adapter_file, strict=False)
+    resumed_from = checkpoint.iteration if checkpoint else None
+    (run_dir / "train_config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+    mx.eval(model.parameters(), optimizer.state)
+
+    lengths = train_split.lengths
+    per_update = config.batch_size * config.grad_accumulation_steps
+    val_examples = [
+        valid_split[int(i)]
+        for i in validation_subset(
+            len(valid_split),
+            -1 if config.val_batches < 0 else config.val_batches * config.batch_size,
+            config.seed,
+        )
+    ]
+    value_and_grad = nn.value_and_grad(model, batch_loss)
+    if config.grad_checkpoint:
+        from mlx_lm.tuner.trainer import grad_checkpoint
+
+        grad_checkpoint(model.layers[0])
+    order_cache: dict[int, list[np.ndarray]] = {}
+
+    def emit(event: dict[str, Any]) -> None:
+        log.append(event)
+        if on_report is not None:
+            on_report(event)
+
+    def evaluate(progress: TrainProgress | None) -> None:
+        if not val_examples:
+            return
+        tic = time.perf_counter()
+        loss = validation_loss(model, val_examples, fast, pad_id)
+        improved = loop.best is None or loss < loop.best.val_loss
+        if improved:
+            loop.best = Best(loop.iteration, loss)
+            write_adapter(
+                best_dir,
+                trainable_weights(model),
+                config,
+                {"iteration": loop.iteration, "val_loss": loss},
+            )
+        loop.final_val_loss = loss
+        event = {
+            "event": "val",
+            "iteration": loop.iteration,
+            "val_loss": loss,
+            "best": improved,
+            "val_s": time.perf_counter() - tic,
+        }
+        if progress is not None:
+            progress.note(
+                f"iter {loop.iteration}: val loss {loss:.3f}" + (" (best)" if improved else "")
+            )
+        emit(event)
+
+    def save(kind: str = "save") -> Path | None:
+        if loop.committed is None or loop.committed[1] == loop.last_saved:
+            return None
+        update, iteration, weights, state = loop.committed
+        path = save_checkpoint(
+            run_dir,
+            iteration=iteration,
+            update=update,
+            weights=weights,
+            optimizer_state=state,
+            best=loop.best,
+            config=config,
+        )
+        loop.last_saved = iteration
+        log.append({"event": kind, "iteration": iteration, "path": str(path)})
+        return path
+
+    console.print(
+        f"training {_count(model.trainable_parameters()):,} "
+        f"parameters on {len(train_split)} examples ({train_split.truncated} truncated, "
+        f"{train_split.dropped} without assistant tokens); {fast.note}"
+    )
+    emit(
+        {
+            "event": "start",
+            "iteration": loop.iteration,
+            "resumed": resumed_from is not None,
+            "fast_paths": fast.note,
+            "train_examples": len(train_split),
+            "valid_examples": len(val_examples),
+        }
+    )
+    with TrainProgress(console, config.iters, loop.iteration) as progress:
+        try:
+            if resumed_from is None:
+                evaluate(progress)
+            while loop.iteration < config.iters:
+                _one_update(
+                    config,
+                    model,
+                    optimizer,
+                    value_and_grad,
+                    train_split,
+                    lengths,
+                    per_update,
+                    order_cache,
+                    fast,
+                    pad_id,
+                    loop,
+                )
+                progress.advance(
+                    loop.iteration,
+                    loop.window_losses[-1],
+                    loop.window_tokens / max(loop.window_time, 1e-9),
+                )
+                before = loop.iteration - config.grad_accumulation_steps
+                done = loop.iteration >= config.iters
+                if _crossed(before, loop.iteration, config.steps_per_report) or done:
+                    emit(_train_event(loop, optimizer))
+                if _crossed(before, loop.iteration, config.steps_per_eval) or done:
+                    evaluate(progress)
+                if _crossed(before, loop.iteration, config.save_every) or done:
+                    save()
+        except KeyboardInterrupt:
+            path = save("interrupt")
+            progress.note(
+                f"[yellow]interrupted at iteration {loop.iteration}; resume with --resume"
+            )
+            raise TrainingInterrupted(loop.iteration, path) from None
+
+    write_adapter(final_dir, trainable_weights(model), config, {"iteration": loop.iteration})
+    if loop.best is None:
+        write_adapter(best_dir, trainable_weights(model), config, {"iteration": loop.iteration})
+    if loop.final_train_loss is None:
+        trains = [e for e in log.read() if e.get("event") == "train"]
+        loop.final_train_loss = trains[-1]["train_loss"] if trains else None
+    return TrainSummary(
+        iterations=loop.iteration,
+        updates=loop.update,
+        best_iteration=loop.best.iteration if loop.best else None,
+        best_val_loss=loop.best.val_loss if loop.best else None,
+        final_train_loss=loop.final_train_loss,
+        final_val_loss=loop.final_val_loss,
+        adapter_path=final_dir,
+        best_adapter_path=best_dir,
+        log_path=log.path,
+        wall_time_s=time.perf_counter() - started,
+        tokens_per_s=loop.total_tokens / max(loop.total_time, 1e-9),
+        trained_tokens_per_s=loop.total_trained / max(loop.total_time, 1e-9),
+        resumed_from=resumed_from,
+        fast_paths=fast.note,
+    )
+
+
+def _one_update(
+    config: TrainConfig,
+    model: nn.Module,
+    optimizer: optim.Optimizer,
+    value_and_grad: Callable[..., tuple[mx.array, Any]],
+    split: TokenizedSplit,
+    lengths: np.ndarray,
+    per_update: int,
+    order_cache: dict[int, list[np.ndarray]],
+    fast: FastPaths,
+    pad_id: int,
+    loop: _Loop,
+) -> None:
+    tic = time.perf_counter()
+    steps = min(config.grad_accumulation_steps, config.iters - loop.iteration)
+    group = update_group(lengths, per_update, config.seed, loop.update, order_cache)
+    examples = [split[int(i)] for i in group[: steps * config.batch_size]]
+    mx.random.seed(config.seed * 1_000_003 + loop.update + 1)  # dropout: a function of the update
+    loss = mx.array(0.0)
+    grads: Any = None
+    batches = split_batches(
+        examples,
+        len(examples),
+        token_budget=TOKENS_PER_PASS,
+        share_prefix=fast.share_prefix,
+        pad_id=pad_id,
+    )
+    for batch in batches:
+        value, grad = value_and_grad(model, *batch_arrays(batch), split_head=fast.split_head)
+        loss = loss + value
+        grads = grad if grads is None else tree_map(mx.add, grads, grad)
+        if len(batches) > 1:
+            mx.eval(loss, grads)
+    optimizer.update(model, grads)
+    mx.eval(loss, model.trainable_parameters(), optimizer.state)
+    loop.update += 1
+    loop.iteration += steps
+    # Arrays are immutable, but the optimizer mutates its state dicts: copy the containers.
+    state = tree_map(lambda x: x, optimizer.state)
+    loop.committed = (loop.update, loop.iteration, trainable_weights(model), state)
+    elapsed = time.perf_counter() - tic
+    tokens = sum(len(e) for e in examples)
+    trained = sum(b.trained_tokens for b in batches)
+    loop.window_losses.append(cast(float, loss.item()))
+    loop.window_tokens += tokens
+    loop.window_trained += trained
+    loop.window_time += elapsed
+    loop.total_tokens += tokens
+    loop.total_trained += trained
+    loop.total_time += elapsed
+
+
+def _train_event(loop: _Loop, optimizer: optim.Optimizer) -> dict[str, Any]:
+    loss = sum(loop.window_losses) / len(loop.window_losses)
+    event = {
+        "event": "train",
+        "iteration": loop.iteration,
+        "update": loop.update,
+        "train_loss": loss,
+        "learning_rate": cast(float, optimizer.learning_rate.item()),
+        "tokens_per_s": loop.window_tokens / max(loop.window_time, 1e-9),
+        "trained_tokens_per_s": loop.window_trained / max(loop.window_time, 1e-9),
+        "elapsed_s": loop.total_time,
+    }
+    loop.final_train_loss = loss
+    loop.window_losses, loop.window_tokens, loop.window_trained, loop.window_time = [], 0, 0, 0.0
+    return event
