@@ -117,7 +117,7 @@ def summary_table(manifest: Manifest) -> Table:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m punie_datagen``."""
     args = build_parser().parse_args(argv)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     values = {f.name: getattr(args, f.name) for f in attrs.fields(DatagenOptions)}
     try:
         options = DatagenOptions(**values)

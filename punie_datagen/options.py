@@ -47,6 +47,7 @@ class DatagenOptions:
     )
     per_tool: int = attrs.field(
         default=14,
+        validator=attrs.validators.ge(0),
         metadata=_help(
             "generated examples per tool, shared by the templates whose first "
             "call is that tool (0 = foundation and extras only)",
@@ -64,12 +65,14 @@ class DatagenOptions:
     )
     workers: int = attrs.field(
         default=2,
+        validator=attrs.validators.ge(1),
         metadata=_help(
             "processes that execute generated examples (output does not depend on it)", "N"
         ),
     )
     max_seq_length: int = attrs.field(
         default=2048,
+        validator=attrs.validators.ge(1),
         metadata=_help(
             "reject examples longer than this many tokens of the embedded "
             "model (skipped with a warning when its tokenizer is unavailable)",
@@ -87,12 +90,14 @@ class DatagenOptions:
     )
     valid_fraction: float = attrs.field(
         default=0.1,
+        validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)],
         metadata=_help(
             "share of each stratum (tool category and first tool) that goes to valid", "F"
         ),
     )
     near_duplicate: float = attrs.field(
         default=0.85,
+        validator=[attrs.validators.gt(0.0), attrs.validators.le(1.0)],
         metadata=_help(
             "Jaccard similarity at or above which two examples (or an example "
             "and an eval query) count as near duplicates",

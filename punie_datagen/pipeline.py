@@ -147,7 +147,11 @@ def build_dataset(
     write_examples(out / "train.jsonl", merged.train)
     write_examples(out / "valid.jsonl", merged.valid)
     files = {
-        name: {"examples": len(part), "sha256": sha256_file(out / name)}
+        name: {
+            "examples": len(part),
+            "sha256": sha256_file(out / name),
+            "ids": [e.id for e in part],
+        }
         for name, part in (("train.jsonl", merged.train), ("valid.jsonl", merged.valid))
     }
     kept = [*merged.train, *merged.valid]
