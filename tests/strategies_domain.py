@@ -134,7 +134,9 @@ def statements(depth: int = 2, in_function: bool = False) -> st.SearchStrategy[l
         st.builds(lambda n, t: [f"{n}: Inject[{t}]"], identifiers, expressions(1)),
         expr.map(lambda e: [e]),
         st.builds(lambda m, n: [f"from {m} import {n}"], identifiers, identifiers),
-        st.builds(lambda m, n, a: [f"from {m} import {n} as {a}"], identifiers, identifiers, identifiers),
+        st.builds(
+            lambda m, n, a: [f"from {m} import {n} as {a}"], identifiers, identifiers, identifiers
+        ),
         identifiers.map(lambda m: [f"import {m}"]),
         st.just(["pass"]),
     )

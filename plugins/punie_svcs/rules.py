@@ -298,8 +298,8 @@ def check_injection_site(parsed: Parsed) -> list[ValidationIssue]:
             ValidationIssue(
                 rule="inject-marker-not-imported",
                 severity="error",
-                message=f"{marker}[...] is used {len(sites.refs)} time(s) but {marker} is "
-                "never imported: the annotations cannot be resolved",
+                message=f"{marker} is used in {len(sites.refs)} annotation(s) but never "
+                "imported: the annotations cannot be resolved",
                 line=parsed.line(sites.refs[0].annotation),
                 suggestion="add: from svcs_di import Inject",
             )

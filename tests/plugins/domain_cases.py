@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import attrs
-
 from punie_domain_common import DomainValidationResult
 from punie_svcs import tools as svcs
 from punie_tdom import tools as tdom

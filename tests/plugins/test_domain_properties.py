@@ -6,8 +6,8 @@ import libcst as cst
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from punie_domain_common import DomainValidationResult
+
 from tests.plugins.domain_cases import RULES, VALIDATORS, RuleCase, run
 from tests.strategies_domain import python_modules
 
