@@ -21,14 +21,16 @@ import sys
 import threading
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import cattrs
 from lsprotocol import types as lsp
 from pygls.lsp.client import LanguageClient
 from pygls.protocol import default_converter
 
 from punie_lsp.files import SourceFiles
+
+if TYPE_CHECKING:
+    import cattrs
 
 T = TypeVar("T")
 
@@ -160,6 +162,7 @@ class LspClient:
             await self._client.start_io(*self.command, cwd=str(self.root))
         except OSError as exc:
             raise LspError(f"cannot start language server {self.command[0]!r}: {exc}") from None
+        # pygls keeps the process it spawned only here; the pid is needed to kill and check it.
         self._process = self._client._server
         if self._process is not None and self._process.stderr is not None:
             self._loop.create_task(self._drain(self._process.stderr))
