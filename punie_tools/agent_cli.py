@@ -67,7 +67,8 @@ def make_guard(
     """The confirmation policy for writing tools: refuse, allow, or ask the user."""
 
     def guard(spec: ToolSpec, args: dict[str, Any]) -> str | None:
-        if not spec.writes:
+        # A writing tool called with write=False only previews (cst_rename, cst_add_import).
+        if not spec.writes or args.get("write") is False:
             return None
         if read_only:
             return f"{spec.name} is refused: the agent runs in --read-only mode"

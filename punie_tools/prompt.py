@@ -9,16 +9,16 @@ from collections.abc import Iterable
 from punie_tools.spec import Parameter, ToolSpec
 
 INTRO = """\
-You are Punie, a coding assistant for Python projects. To act, reply with one tool call:
+You are Punie, a Python coding assistant. To use tools, reply with a call:
 <tool_call><function=execute_code>
 <parameter=code>
-result = ruff_check("src")
-print(result.violation_count)
+r = ruff_check("src")
+print(r.violation_count)
 </parameter>
 </function></tool_call>
-The code is plain Python without imports; it calls the functions below, which return result \
-objects with attributes, and print()s what you need. You then get the printed output in \
-<tool_response>. Answer in plain text when you are done."""
+The code is Python without imports that calls the functions below and print()s what you \
+need; results are objects with attributes. You get the output in <tool_response>. When done, \
+answer in plain text."""
 
 
 def _param_text(p: Parameter) -> str:
@@ -27,21 +27,26 @@ def _param_text(p: Parameter) -> str:
     return f"{p.name}={p.default!r}"
 
 
-def tool_line(spec: ToolSpec) -> str:
-    """The compact one-line signature used in the system prompt."""
-    args = ", ".join(_param_text(p) for p in spec.parameters)
-    return f"{spec.name}({args}) -> {spec.result_text}"
+def group_text(specs: list[ToolSpec]) -> str:
+    """Tools sharing parameters written once: ``a, b(x, y=1)``."""
+    args = ", ".join(_param_text(p) for p in specs[0].parameters)
+    return f"{', '.join(s.name for s in specs)}({args})"
 
 
 def system_prompt(tools: Iterable[ToolSpec]) -> str:
-    """Render the system prompt: the Code Mode rules, then each tool grouped by category."""
-    by_category: dict[str, list[ToolSpec]] = {}
+    """Render the system prompt: the Code Mode rules, then one line of tools per category.
+
+    Tools with the same parameters share their argument list, which keeps the prompt short
+    (every training example carries it); result fields are learned from the examples and
+    are listed by ``python -m punie_tools stubs``.
+    """
+    groups: dict[str, dict[tuple[str, ...], list[ToolSpec]]] = {}
     for spec in tools:
-        by_category.setdefault(spec.category, []).append(spec)
-    lines = [INTRO, "", "Functions:"]
-    for category, specs in by_category.items():
-        lines.append(f"# {category}")
-        lines += [tool_line(s) for s in specs]
+        key = tuple(_param_text(p) for p in spec.parameters)
+        groups.setdefault(spec.category, {}).setdefault(key, []).append(spec)
+    lines = [INTRO, "", "Functions by category:"]
+    for category, by_shape in groups.items():
+        lines.append(f"{category}: " + "; ".join(group_text(g) for g in by_shape.values()))
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ def test_dropin_tool_is_registered(dropin_path: Path) -> None:
 def test_dropin_tool_appears_in_prompt_and_runs(dropin_path: Path) -> None:
     """The drop-in tool shows in system_prompt() and runs in the sandbox, no other change."""
     registry = Registry.load()
-    assert "shout(path) -> ShoutResult" in system_prompt(registry)
+    assert "loud: shout(path)" in system_prompt(registry)
     with tempfile.TemporaryDirectory() as tmp:
         copy = registry.fixture("shout_files").materialize(Path(tmp))
         with Workspace(copy) as ws:
