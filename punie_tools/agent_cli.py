@@ -116,7 +116,11 @@ def cmd_agent(args: argparse.Namespace) -> int:
     """Run the agent interactively or once."""
     from rich.console import Console
 
+    from punie_train.blas import ensure_fast_blas
+
+    state = ensure_fast_blas()  # before anything imports mlx
     console = Console(stderr=False)
+    console.print(f"[dim]BLAS: {state.kind} ({state.note})[/]")
     try:
         workspace = Workspace(args.workspace)
         registry = Registry.load()
