@@ -92,16 +92,34 @@ def system_prompt() -> str:
     return render(Registry.load().tools())
 
 
+# One worked example, so that an untrained base model answers in the tool-call format.
+EXAMPLE = (
+    {"role": "user", "content": "How many lint violations are in app/?"},
+    {
+        "role": "assistant",
+        "content": "<tool_call><function=execute_code>\n<parameter=code>\n"
+        'result = ruff_check("app")\nprint(result.violation_count)\n'
+        "</parameter>\n</function></tool_call>",
+    },
+)
+
+
+def conversation(system: str, query: str, example: bool) -> list[dict[str, str]]:
+    """The messages for one query: system prompt, the worked example if asked, the query."""
+    shots = list(EXAMPLE) if example else []
+    return [{"role": "system", "content": system}, *shots, {"role": "user", "content": query}]
+
+
 def run_config(
-    label: str, model: Any, tokenizer: Any, system: str, queries: Sequence[str], **options: Any
+    label: str,
+    model: Any,
+    tokenizer: Any,
+    chats: Sequence[list[dict[str, str]]],
+    **options: Any,
 ) -> Run:
-    """Answer every query with a fresh generator built with `options`."""
+    """Answer every conversation with a fresh generator built with `options`."""
     generator = Generator(model, tokenizer, **options)
-    outs = [
-        generator.generate([{"role": "system", "content": system}, {"role": "user", "content": q}])
-        for q in queries
-    ]
-    return Run(label, tuple(outs))
+    return Run(label, tuple(generator.generate(messages) for messages in chats))
 
 
 def compiled_mlp_blocks(model: Any) -> Callable[[], None]:
@@ -185,7 +203,9 @@ def blas_variants() -> None:
         )
 
 
-def llama_cpp(system: str, queries: Sequence[str], max_tokens: int, mlx_rate: float) -> None:
+def llama_cpp(
+    tokenizer: Any, chats: Sequence[list[dict[str, str]]], max_tokens: int, mlx_rate: float
+) -> None:
     """The same GGUF's greedy decode speed under llama.cpp, as a ratio to ours."""
     try:
         llama = importlib.import_module("llama_cpp")
@@ -194,11 +214,8 @@ def llama_cpp(system: str, queries: Sequence[str], max_tokens: int, mlx_rate: fl
         return
     llm = llama.Llama(model_path=str(embedded_gguf_path()), n_ctx=4096, verbose=False)
     tokens_total, decode_total = 0, 0.0
-    for query in queries:
-        text = (
-            f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{query}<|im_end|>\n"
-            "<|im_start|>assistant\n"
-        )
+    for messages in chats:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         prompt = llm.tokenize(text.encode(), add_bos=False, special=True)
         llm.reset()
         llm.eval(prompt)
@@ -224,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--adapter", default=None, help="LoRA adapter directory")
     parser.add_argument("--max-tokens", type=int, default=48, help="reply cap per query")
     parser.add_argument("--queries", type=int, default=4, help="how many queries (max 6)")
+    parser.add_argument(
+        "--zero-shot", action="store_true", help="no worked example (for trained adapters)"
+    )
     parser.add_argument("--blas", action="store_true", help="also compare BLAS settings")
     parser.add_argument("--llama", action="store_true", help="also time llama.cpp")
     args = parser.parse_args(argv)
@@ -231,48 +251,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(blas_report(512).describe())
     model, tokenizer = load_model(BaseModel.parse(args.model), args.adapter)
     system = system_prompt()
-    queries = QUERIES[: args.queries]
-    system_tokens = len(Generator(model, tokenizer).render([{"role": "system", "content": system}]))
+    chats = [conversation(system, q, not args.zero_shot) for q in QUERIES[: args.queries]]
+    shared = len(Generator(model, tokenizer).render(chats[0][:-1]))
     print(
-        f"{len(queries)} queries, system prompt {system_tokens} tokens, max {args.max_tokens} "
-        "tokens per reply\n"
+        f"{len(chats)} queries, shared prefix (system prompt + example) {shared} tokens, "
+        f"max {args.max_tokens} tokens per reply\n"
     )
     runs = []
     for label, options in CONFIGS:
         runs.append(
-            run_config(
-                label, model, tokenizer, system, queries, max_tokens=args.max_tokens, **options
-            )
+            run_config(label, model, tokenizer, chats, max_tokens=args.max_tokens, **options)
         )
         print_run(runs[-1], runs[0])
     undo = compiled_mlp_blocks(model)
     try:
-        compiled = run_config(
-            "all on + mx.compile of each MLP block",
-            model,
-            tokenizer,
-            system,
-            queries,
-            max_tokens=args.max_tokens,
-        )
+        label = "all on + mx.compile of each MLP block"
+        compiled = run_config(label, model, tokenizer, chats, max_tokens=args.max_tokens)
     finally:
         undo()
     print_run(compiled, runs[0])
+    all_on = runs[-1]
     print(
-        f"  mx.compile vs without: {runs[-1].latency / compiled.latency:4.2f}x latency, "
-        f"{compiled.decode_rate / runs[-1].decode_rate:4.2f}x decode"
+        f"  mx.compile vs without: {all_on.latency / compiled.latency:4.2f}x latency, "
+        f"{compiled.decode_rate / all_on.decode_rate:4.2f}x decode"
     )
-    passes = sum(g.forward_passes for g in runs[-1].generations)
-    print(f"  drafting: {runs[-1].tokens} tokens in {passes} forward passes")
-    same = all(
-        a.text == b.text for a, b in zip(runs[2].generations, runs[-1].generations, strict=True)
+    passes = sum(g.forward_passes for g in all_on.generations)
+    print(f"  drafting: {all_on.tokens} tokens in {passes} forward passes")
+    pairs = zip(runs[2].generations, all_on.generations, strict=True)
+    print(
+        f"  replies identical with and without drafting: {all(a.text == b.text for a, b in pairs)}"
     )
-    print(f"  replies identical with and without drafting: {same}")
-    print("\nfirst reply (all on):", repr(runs[-1].generations[0].text[:200]))
+    print(f"  stops (all on): {[g.stop for g in all_on.generations]}")
+    print("\nfirst reply (all on):", repr(all_on.generations[0].text[:200]))
     if args.blas:
         blas_variants()
     if args.llama:
-        llama_cpp(system, queries, args.max_tokens, runs[-1].decode_rate)
+        llama_cpp(tokenizer, chats, args.max_tokens, all_on.decode_rate)
     return 0
 
 

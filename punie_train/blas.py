@@ -102,7 +102,9 @@ def ensure_fast_blas(*, reexec: bool = False) -> BlasState:
         return _state
     library = find_openblas()
     if library is None:
-        _state = _reference_state(INSTALL_HINT)
+        wanted = os.environ.get(ENV_VAR, "")
+        missing = f"{ENV_VAR}={wanted} does not exist" if wanted not in ("", "auto") else ""
+        _state = _reference_state(missing or INSTALL_HINT)
         return _state
     if "mlx.core" in sys.modules:
         if reexec and not os.environ.get(REEXEC_MARKER):

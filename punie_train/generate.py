@@ -207,6 +207,18 @@ class Generator:
         if not prompt:
             raise ValueError("empty prompt")
         budget = self.max_tokens if max_tokens is None else max_tokens
+        if budget < 1:
+            raise ValueError(f"max_tokens must be at least 1, not {budget}")
+        try:
+            return self._generate(prompt, budget, on_token)
+        except BaseException:
+            # An interrupted step leaves the cache and its token record out of step.
+            self.reset()
+            raise
+
+    def _generate(
+        self, prompt: Sequence[int], budget: int, on_token: TokenCallback | None
+    ) -> Generation:
         start = time.perf_counter()
         reused = self._prepare_cache(prompt)
         logits = self._feed(list(prompt[reused:]))

@@ -65,9 +65,11 @@ def test_matches_mlx_lm_greedy(loaded: tuple[Any, Any], plain: Generator) -> Non
 
 def test_drafting_and_reuse_keep_greedy_output(plain: Generator, fast: Generator) -> None:
     """Prompt-lookup drafting and cache reuse change the cost, never the reply."""
-    queries = ["Check src for lint errors with ruff_check.", "What does print(result) do?"]
-    for query in queries:
-        assert fast.generate(chat(query)).text == plain.generate(chat(query)).text
+    fast.generate(chat("What does print(result) do?"), max_tokens=2)  # leaves a prefix to reuse
+    query = chat("Check src for lint errors with ruff_check.")
+    out = fast.generate(query)
+    assert out.reused_tokens > 0 and out.forward_passes < out.generated_tokens
+    assert out.text == plain.generate(query).text
 
 
 def test_reuses_system_prompt_cache(fast: Generator) -> None:
@@ -97,6 +99,22 @@ def test_max_tokens_caps_reply(fast: Generator) -> None:
     """The reply stops at max_tokens."""
     out = fast.generate(chat("Write a long poem about Python."), max_tokens=5)
     assert (out.generated_tokens, out.stop) == (5, "max_tokens")
+
+
+def test_zero_max_tokens_is_an_error(fast: Generator) -> None:
+    """A reply cap below one token is refused."""
+    with pytest.raises(ValueError, match="at least 1"):
+        fast.generate(chat("Hi"), max_tokens=0)
+
+
+@pytest.mark.parametrize("draft_tokens", [0, 8])
+def test_cache_matches_its_token_record(loaded: tuple[Any, Any], draft_tokens: int) -> None:
+    """After a reply the KV cache holds exactly as many positions as tokens it records."""
+    model, tokenizer = loaded
+    generator = Generator(model, tokenizer, draft_tokens=draft_tokens, max_tokens=10)
+    for query in ("Check src for lint errors with ruff_check.", "Say hello."):
+        generator.generate(chat(query))
+        assert generator._cache[0].offset == len(generator._cached)
 
 
 def test_stop_string_cuts_reply(loaded: tuple[Any, Any]) -> None:
