@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -133,6 +134,21 @@ def _difference(before: str, after: str) -> str:
     return f"{len(a)} lines then {len(b)} lines"
 
 
+@attrs.frozen
+class Executed:
+    """A job's outcome and the seconds it took (timing is never part of the dataset)."""
+
+    job: Job
+    outcome: Outcome
+    seconds: float
+
+
+def _timed(job: Job, ctx: Context) -> Executed:
+    started = time.perf_counter()
+    outcome = run_job(job, ctx)
+    return Executed(job, outcome, time.perf_counter() - started)
+
+
 _WORKER: Context | None = None
 
 
@@ -141,9 +157,9 @@ def _init_worker() -> None:
     _WORKER = Context.from_registry(Registry.load())
 
 
-def _run_in_worker(job: Job) -> Outcome:
+def _run_in_worker(job: Job) -> Executed:
     assert _WORKER is not None
-    return run_job(job, _WORKER)
+    return _timed(job, _WORKER)
 
 
 def execute_jobs(
@@ -152,27 +168,27 @@ def execute_jobs(
     *,
     workers: int = 1,
     on_done: Callable[[Outcome], None] | None = None,
-) -> list[Outcome]:
+) -> list[Executed]:
     """Run every job; results come back in job order whatever the scheduling.
 
     With more than one worker each process loads the registry itself (plugins are found
     the same way: entry points and ``PUNIE_PLUGIN_PATH``).
     """
-    results: list[Outcome | None] = [None] * len(jobs)
+    results: list[Executed | None] = [None] * len(jobs)
     if workers <= 1 or len(jobs) <= 1:
         ctx = Context.from_registry(registry)
         for i, job in enumerate(jobs):
-            outcome = run_job(job, ctx)
-            results[i] = outcome
+            done = _timed(job, ctx)
+            results[i] = done
             if on_done:
-                on_done(outcome)
+                on_done(done.outcome)
     else:
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_init_worker) as pool:
             futures = {pool.submit(_run_in_worker, job): i for i, job in enumerate(jobs)}
             for future in as_completed(futures):
-                outcome = future.result()
-                results[futures[future]] = outcome
+                done = future.result()
+                results[futures[future]] = done
                 if on_done:
-                    on_done(outcome)
+                    on_done(done.outcome)
     return [r for r in results if r is not None]

@@ -109,8 +109,9 @@ def build_dataset(
 
     report.executing(len(plan.jobs))
     t0 = time.perf_counter()
-    outcomes = execute_jobs(plan.jobs, registry, workers=options.workers, on_done=report.executed)
+    executed = execute_jobs(plan.jobs, registry, workers=options.workers, on_done=report.executed)
     timings["execute"] = time.perf_counter() - t0
+    outcomes = [e.outcome for e in executed]
     generated = [o for o in outcomes if isinstance(o, Example)]
     rejected: list[Rejection] = [
         *plan.rejections,
@@ -189,7 +190,17 @@ def build_dataset(
     )
     write_atomic(out / mf.MANIFEST, manifest.to_json())
     timings["total"] = time.perf_counter() - started
-    timing_data = {"workers": options.workers, "seconds": timings, "generated_jobs": len(plan.jobs)}
+    per_template: dict[str, list[float]] = {}
+    for e in executed:
+        per_template.setdefault(e.job.template, []).append(e.seconds)
+    timing_data = {
+        "workers": options.workers,
+        "seconds": timings,
+        "generated_jobs": len(plan.jobs),
+        "job_seconds_by_template": {
+            k: {"jobs": len(v), "total": round(sum(v), 3)} for k, v in sorted(per_template.items())
+        },
+    }
     write_atomic(out / TIMINGS, json.dumps(timing_data, indent=2, sort_keys=True) + "\n")
     return manifest
 
