@@ -33,6 +33,7 @@ from punie_domain_common.cst_helpers import (
 )
 from punie_domain_common.results import DomainValidationResult, ValidationIssue
 from punie_domain_common.runner import Check, validate_file, validate_source
+from punie_domain_common.walk import walk
 
 __all__ = [
     "BUILTIN_NAMES",
@@ -71,4 +72,5 @@ __all__ = [
     "string_parts",
     "validate_file",
     "validate_source",
+    "walk",
 ]

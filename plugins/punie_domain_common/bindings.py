@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from punie_domain_common.cst_helpers import all_params, root_name
+from punie_domain_common.walk import walk
 
 
 class _Binder(cst.CSTVisitor):
@@ -99,7 +100,7 @@ class Bindings:
 
     def __init__(self, module: cst.Module) -> None:
         binder = _Binder()
-        module.visit(binder)
+        walk(module, binder)
         self.imported = frozenset(binder.imported)
         self.defined = frozenset(binder.names)
 

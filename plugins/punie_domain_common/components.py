@@ -12,6 +12,7 @@ from punie_domain_common.cst_helpers import (
     is_html_call,
     last_name,
 )
+from punie_domain_common.walk import walk
 
 # What a component's __call__ may be annotated to return: tdom's Node (tdom-svcs and older
 # tdom), Template/ScopedTemplate (tdom >= 0.1.14) or the rendered str/Markup.
@@ -104,7 +105,7 @@ def find_components(module: cst.Module) -> ModuleComponents:
     a value object) is not one: the original validator reported those as broken components.
     """
     collector = _Collector()
-    module.visit(collector)
+    walk(module, collector)
     components = [
         info
         for info in collector.classes

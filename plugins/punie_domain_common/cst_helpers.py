@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -11,6 +12,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from punie_domain_common._guard import MAX_NESTING, too_deep
+from punie_domain_common.walk import walk
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 DATACLASS_DECORATORS = frozenset({"dataclass", "define", "frozen", "mutable"})
@@ -18,12 +20,16 @@ HTML_FUNCTIONS = frozenset({"html", "svg"})
 _PARSER_PREFIX = re.compile(r"^parser error: error at \d+:\d+: ")
 
 
-@attrs.frozen
 class Parsed:
-    """A parsed module with the line of every node (one metadata pass)."""
+    """A parsed module; node lines come from one metadata pass, run on first use."""
 
-    module: cst.Module
-    positions: Mapping[cst.CSTNode, CodeRange] = attrs.field(repr=False)
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+
+    @functools.cached_property
+    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        """Where every node is (computed once, only when an issue needs a line)."""
+        return MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
 
     def line(self, node: cst.CSTNode) -> int | None:
         """The 1-based line where ``node`` starts."""
@@ -32,7 +38,7 @@ class Parsed:
 
 
 def parse_source(source: str) -> Parsed | str:
-    """Parse ``source`` and resolve positions; a string is the reason it could not be."""
+    """Parse ``source``; a string is the reason it could not be parsed."""
     if too_deep(source):
         return f"brackets are nested more than {MAX_NESTING} levels deep; Python rejects this"
     try:
@@ -42,11 +48,7 @@ def parse_source(source: str) -> Parsed | str:
         return f"syntax error at line {exc.raw_line}, column {exc.raw_column}: {message}"
     except Exception as exc:  # libcst also raises CSTValidationError, ValueError, ...
         return f"cannot parse: {type(exc).__name__}: {exc}"
-    try:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    except RecursionError:
-        return "the file is nested too deeply to analyse"
-    return Parsed(module=module, positions=positions)
+    return Parsed(module)
 
 
 def dotted_name(expr: cst.BaseExpression) -> str | None:
@@ -210,7 +212,7 @@ class _ReturnFinder(_OwnBodyVisitor):
 def own_returns(func: cst.FunctionDef) -> list[cst.Return]:
     """The ``return`` statements of ``func`` itself (not of nested functions)."""
     finder = _ReturnFinder()
-    func.body.visit(finder)
+    walk(func.body, finder)
     return finder.returns
 
 

@@ -24,6 +24,7 @@ from punie_domain_common import (
     keyword_arg,
     last_name,
     root_name,
+    walk,
 )
 
 REGISTER_CALLS = frozenset({"register_factory", "register_value"})
@@ -63,7 +64,7 @@ class _Classes(cst.CSTVisitor):
 
 def _collect(module: cst.Module) -> _Classes:
     collector = _Classes()
-    module.visit(collector)
+    walk(module, collector)
     return collector
 
 
@@ -287,7 +288,7 @@ class _InjectSites(cst.CSTVisitor):
 def check_injection_site(parsed: Parsed) -> list[ValidationIssue]:
     """Inject itself is imported, and every Inject[T] names one type bound in the file."""
     sites = _InjectSites()
-    parsed.module.visit(sites)
+    walk(parsed.module, sites)
     if not sites.refs:
         return []
     bindings = Bindings(parsed.module)

@@ -21,6 +21,7 @@ from punie_domain_common import (
     own_returns,
     root_name,
     string_parts,
+    walk,
 )
 from punie_domain_common.components import find_components, returns_render_type
 
@@ -174,7 +175,7 @@ def _missing_return(parsed: Parsed, func: cst.FunctionDef, owner: str) -> Valida
 def check_render_tree(parsed: Parsed) -> list[ValidationIssue]:
     """Composition: referenced components exist, __call__ returns, no re-rendered children."""
     visitor = _TreeVisitor(parsed, Bindings(parsed.module))
-    parsed.module.visit(visitor)
+    walk(parsed.module, visitor)
     issues = visitor.issues
     found = find_components(parsed.module)
     for info in found.components:
@@ -318,5 +319,5 @@ class _EscapeVisitor(cst.CSTVisitor):
 def check_escape_context(parsed: Parsed) -> list[ValidationIssue]:
     """f-strings of any prefix or string building passed to html(), and markup built unescaped."""
     visitor = _EscapeVisitor(parsed)
-    parsed.module.visit(visitor)
+    walk(parsed.module, visitor)
     return visitor.issues

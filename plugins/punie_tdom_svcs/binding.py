@@ -16,6 +16,7 @@ from punie_domain_common import (
     is_html_call,
     keyword_arg,
     last_name,
+    walk,
 )
 
 CONTAINER_KEYWORDS = frozenset({"container", "context"})
@@ -97,7 +98,7 @@ class _Collector(cst.CSTVisitor):
         }
         if fields and node.name.value not in self.di:
             use = _SelfUse()
-            node.body.visit(use)
+            walk(node.body, use)
             self.di[node.name.value] = _DIClass(node, fields, use)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -123,7 +124,7 @@ def _needs_container(
     if template is None or keyword_arg(call, CONTAINER_KEYWORDS) is not None:
         return []
     tags = _Tags()
-    template.visit(tags)
+    walk(template, tags)
     needing = [name for name in tags.names if name in di]
     if not needing:
         return []
@@ -172,7 +173,7 @@ def _unknown_attributes(parsed: Parsed, info: _DIClass) -> list[ValidationIssue]
 def check_di_template_binding(parsed: Parsed) -> list[ValidationIssue]:
     """Looks into t-strings: DI components get a container, and read only injected fields."""
     collector = _Collector()
-    parsed.module.visit(collector)
+    walk(parsed.module, collector)
     issues: list[ValidationIssue] = []
     for call in collector.html_calls:
         issues.extend(_needs_container(parsed, call, collector.di))

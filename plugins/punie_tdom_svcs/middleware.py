@@ -14,6 +14,7 @@ from punie_domain_common import (
     literal_string,
     own_returns,
     positional_params,
+    walk,
 )
 
 SIGNATURE = "__call__(self, target, props, context)"
@@ -117,7 +118,7 @@ def _priority(node: cst.ClassDef) -> _Priority | None:
 def check_middleware_chain(parsed: Parsed) -> list[ValidationIssue]:
     """Middleware: categories, the (target, props, context) signature, returns, priorities."""
     finder = _Finder()
-    parsed.module.visit(finder)
+    walk(parsed.module, finder)
     issues: list[ValidationIssue] = []
     priorities: dict[int, str] = {}
     for node in finder.classes:

@@ -12,6 +12,7 @@ from punie_domain_common import (
     keyword_arg,
     last_name,
     literal_string,
+    walk,
 )
 
 ROUTE_CALLS = frozenset(
@@ -147,7 +148,7 @@ class _Routes(cst.CSTVisitor):
 def check_route_pattern(parsed: Parsed) -> list[ValidationIssue]:
     """Route paths start with '/', balance braces, and name each parameter once, validly."""
     routes = _Routes()
-    parsed.module.visit(routes)
+    walk(parsed.module, routes)
     issues: list[ValidationIssue] = []
     seen: set[cst.Call] = set()
     for call in routes.calls:
