@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import mlx.core as mx
 import numpy as np
@@ -218,3 +219,42 @@ def test_adapters_are_applied(tmp_path: Path, loaded: tuple[Any, Any]) -> None:
     )
     base_model, _ = loaded
     assert not hasattr(base_model.model.layers[-1].self_attn.q_proj, "lora_b")
+
+
+LLAMA_TEXTS = (
+    "def add(a, b):\n    return a + b  # 12345",
+    "Héllo wörld! 3.14159 — naïve café\t\ttabs",
+    "<|im_start|>user\nprint(result.errors[0].line)<|im_end|>\n",
+    "   leading spaces and trailing   ",
+)
+
+
+@pytest.fixture(name="llama", scope="module")
+def fixture_llama() -> Any:
+    """llama.cpp (llama-cpp-python, optional) holding the same GGUF."""
+    llama_cpp = pytest.importorskip("llama_cpp")
+    return llama_cpp.Llama(model_path=str(embedded_gguf_path()), n_ctx=512, verbose=False)
+
+
+def test_tokenizer_matches_llama_cpp(loaded: tuple[Any, Any], llama: Any) -> None:
+    """The rebuilt tokenizer splits text exactly as llama.cpp does with the same GGUF."""
+    _, tokenizer = loaded
+    for text in LLAMA_TEXTS:
+        expected = llama.tokenize(text.encode(), add_bos=False, special=True)
+        assert tokenizer.encode(text, add_special_tokens=False) == expected
+
+
+def test_greedy_matches_llama_cpp(loaded: tuple[Any, Any], llama: Any) -> None:
+    """Greedy decoding gives llama.cpp's first 16 tokens for the same prompt."""
+    from mlx_lm.models.cache import make_prompt_cache
+
+    model, tokenizer = loaded
+    ids = tokenizer.encode(PROMPT + "<|im_start|>assistant\n", add_special_tokens=False)
+    expected = list(itertools.islice(llama.generate(ids, top_k=1, temp=0.0, reset=True), 16))
+    cache = make_prompt_cache(model)
+    logits = model(mx.array([ids]), cache=cache)
+    actual: list[int] = []
+    for _ in range(16):
+        actual.append(cast(int, mx.argmax(logits[0, -1]).item()))
+        logits = model(mx.array([actual[-1:]]), cache=cache)
+    assert actual == expected
