@@ -9,6 +9,7 @@ from punie_domain_common.cst_helpers import (
     class_methods,
     component_tag_refs,
     find_decorator,
+    is_abstract,
     is_html_call,
     last_name,
 )
@@ -101,18 +102,22 @@ def find_components(module: cst.Module) -> ModuleComponents:
 
     A class is a component when it renders (its body builds a t-string or calls html()),
     is used as a ``<{Tag}>`` in the module, carries @hookable/@component, or has a
-    ``__call__`` annotated to return a Node/Template. A plain @dataclass (an svcs service,
-    a value object) is not one: the original validator reported those as broken components.
+    ``__call__`` annotated to return a Node/Template; Protocols and ABCs are interfaces, not
+    components. A plain @dataclass (an svcs service, a value object) is not one either: the
+    original validator reported those as broken components.
     """
     collector = _Collector()
     walk(module, collector)
     components = [
         info
         for info in collector.classes
-        if info.renders
-        or info.name in collector.tag_names
-        or find_decorator(info.node, COMPONENT_DECORATORS) is not None
-        or (info.call is not None and returns_render_type(info.call))
+        if not is_abstract(info.node)
+        and (
+            info.renders
+            or info.name in collector.tag_names
+            or find_decorator(info.node, COMPONENT_DECORATORS) is not None
+            or (info.call is not None and returns_render_type(info.call))
+        )
     ]
     return ModuleComponents(
         components=components,

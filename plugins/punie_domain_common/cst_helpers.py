@@ -97,6 +97,34 @@ def is_dataclass_like(node: cst.ClassDef) -> bool:
     return find_decorator(node, DATACLASS_DECORATORS) is not None
 
 
+def is_abstract(node: cst.ClassDef) -> bool:
+    """Whether the class is a Protocol or an ABC: an interface, not an implementation."""
+    bases = {last_name(b.value) for b in node.bases}
+    metaclass = any(
+        k.keyword is not None and k.keyword.value == "metaclass" and last_name(k.value) == "ABCMeta"
+        for k in node.keywords
+    )
+    return metaclass or bool(bases & {"Protocol", "ABC"})
+
+
+def is_stub(func: cst.FunctionDef) -> bool:
+    """Whether a function body is only a docstring, ``...``, ``pass`` or a bare ``raise``."""
+    body = func.body
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    for stmt in statements:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return False
+        for small in stmt.body:
+            if isinstance(small, cst.Pass | cst.Raise):
+                continue
+            if isinstance(small, cst.Expr) and isinstance(
+                small.value, cst.Ellipsis | cst.SimpleString | cst.ConcatenatedString
+            ):
+                continue
+            return False
+    return True
+
+
 def call_name(call: cst.Call) -> str | None:
     """The last name segment of the called function (``html`` for ``tdom.html(...)``)."""
     return last_name(call.func)

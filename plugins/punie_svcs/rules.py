@@ -293,7 +293,8 @@ def check_injection_site(parsed: Parsed) -> list[ValidationIssue]:
         return []
     bindings = Bindings(parsed.module)
     issues: list[ValidationIssue] = []
-    marker = root_name(sites.refs[0].annotation.value) or "Inject"
+    first = min(sites.refs, key=lambda ref: parsed.line(ref.annotation) or 0)
+    marker = root_name(first.annotation.value) or "Inject"
     if not bindings.binds(marker):
         issues.append(
             ValidationIssue(
@@ -301,7 +302,7 @@ def check_injection_site(parsed: Parsed) -> list[ValidationIssue]:
                 severity="error",
                 message=f"{marker} is used in {len(sites.refs)} annotation(s) but never "
                 "imported: the annotations cannot be resolved",
-                line=parsed.line(sites.refs[0].annotation),
+                line=parsed.line(first.annotation),
                 suggestion="add: from svcs_di import Inject",
             )
         )

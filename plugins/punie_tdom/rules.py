@@ -16,6 +16,7 @@ from punie_domain_common import (
     is_dataclass_like,
     is_fstring,
     is_html_call,
+    is_stub,
     last_name,
     literal_string,
     own_returns,
@@ -161,7 +162,7 @@ class _TreeVisitor(cst.CSTVisitor):
 
 
 def _missing_return(parsed: Parsed, func: cst.FunctionDef, owner: str) -> ValidationIssue | None:
-    if any(r.value is not None for r in own_returns(func)):
+    if is_stub(func) or any(r.value is not None for r in own_returns(func)):
         return None
     return ValidationIssue(
         rule="render-tree-missing-return",
@@ -268,7 +269,11 @@ class _EscapeVisitor(cst.CSTVisitor):
             return True
         if is_fstring(arg):
             prefixes = sorted(
-                {p.prefix for p in string_parts(arg) if isinstance(p, cst.FormattedString)}
+                {
+                    p.start.rstrip("'\"")
+                    for p in string_parts(arg)
+                    if isinstance(p, cst.FormattedString)
+                }
             )
             self._add(
                 "no-fstring-in-html",

@@ -10,6 +10,8 @@ from punie_domain_common import (
     class_fields,
     class_methods,
     find_decorator,
+    is_abstract,
+    is_stub,
     last_name,
     literal_string,
     own_returns,
@@ -41,6 +43,8 @@ class _Finder(cst.CSTVisitor):
 def _is_middleware(node: cst.ClassDef, registered: set[str]) -> bool:
     # @hookable marks a component that *has* middleware, not a middleware (the original
     # checked those, and @injectable components, for the middleware signature).
+    if is_abstract(node):
+        return False
     return (
         find_decorator(node, "middleware") is not None
         or node.name.value.endswith("Middleware")
@@ -149,7 +153,10 @@ def check_middleware_chain(parsed: Parsed) -> list[ValidationIssue]:
                     suggestion=f"define def {SIGNATURE}: ... return props",
                 )
             )
-        if call is not None and not any(r.value is not None for r in own_returns(call)):
+        returns = call is not None and (
+            is_stub(call) or any(r.value is not None for r in own_returns(call))
+        )
+        if call is not None and not returns:
             issues.append(
                 ValidationIssue(
                     rule="middleware-must-return-props",
