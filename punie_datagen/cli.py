@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
             )
             continue
         default = field.default
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", help=helptext)
+            continue
         kind = {"int": int, "float": float}.get(type(default).__name__, Path)
         parser.add_argument(flag, type=kind, default=default, help=helptext, metavar=metavar)
     return parser

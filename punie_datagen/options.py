@@ -105,6 +105,15 @@ class DatagenOptions:
         ),
     )
 
+    type_check: bool = attrs.field(
+        default=False,
+        metadata=_help(
+            "also type-check every code block against the tools' stubs with monty "
+            "(slower; the default ast check already catches unknown calls and attributes)",
+            "",
+        ),
+    )
+
     @property
     def name(self) -> str:
         """The dataset's name: the output folder's name."""
@@ -120,4 +129,5 @@ class DatagenOptions:
             "extra": [str(p) for p in self.extra],
             "valid_fraction": self.valid_fraction,
             "near_duplicate": self.near_duplicate,
+            "type_check": self.type_check,
         }

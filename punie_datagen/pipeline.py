@@ -20,6 +20,7 @@ from punie_datagen.merge import merge
 from punie_datagen.options import DatagenOptions
 from punie_datagen.plan import Plan, plan_jobs
 from punie_datagen.tokens import TokenCounter, load_counter
+from punie_datagen.typecheck import StubTypeChecker
 from punie_datagen.validate import Validator
 from punie_tools.prompt import system_prompt
 from punie_tools.registry import Registry
@@ -121,7 +122,8 @@ def build_dataset(
     report.stage("validating")
     t0 = time.perf_counter()
     counter = _counter(token_counter, report, warnings)
-    validator = Validator(tools, prompt, options.max_seq_length, counter)
+    checker = StubTypeChecker(stubs(specs)) if options.type_check else None
+    validator = Validator(tools, prompt, options.max_seq_length, counter, checker)
     valid_examples: list[Example] = []
     for example in [*foundation.examples, *generated, *(e for s in extras for e in s.examples)]:
         checked = validator.validate(example)

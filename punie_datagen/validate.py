@@ -34,6 +34,7 @@ class Validator:
     system_prompt: str
     max_seq_length: int = 2048
     count_tokens: TokenCounter | None = None
+    type_check: Callable[[str], str | None] | None = None
     lengths: dict[str, int] = attrs.field(factory=dict, eq=False)
 
     def validate(self, example: Example) -> Example | Rejection:
@@ -105,6 +106,10 @@ class Validator:
         checked = check_code(call.code, self.tools)
         if checked.error:
             raise Invalid(f"message {i}: {checked.error}")
+        if self.type_check is not None:
+            problem = self.type_check(checked.code)
+            if problem:
+                raise Invalid(f"message {i}: type check: {problem}")
         repairs.extend(checked.repairs)
         before = f"{call.text_before}\n\n" if call.text_before else ""
         if before + format_tool_call(call.code) != m.content:

@@ -21,6 +21,7 @@ OPTIONS = (
     "--extra",
     "--valid-fraction",
     "--near-duplicate",
+    "--type-check",
 )
 
 

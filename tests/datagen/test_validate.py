@@ -6,8 +6,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from punie_datagen.example import Example, Message, Rejection
+from punie_datagen.typecheck import StubTypeChecker
 from punie_datagen.validate import Validator
 from punie_tools.codemode import format_tool_call, parse_tool_call, parse_tool_response
+from punie_tools.stubs import stubs
 from tests.datagen import strategies
 from tests.datagen.toolset import TOOLS
 
@@ -190,3 +192,15 @@ def test_bad_code_in_any_call_is_rejected(ex: Example, bad: str) -> None:
     else:
         messages[calls[-1]] = Message("assistant", format_tool_call(bad))
     assert isinstance(check(Example("x", "extra", tuple(messages))), Rejection)
+
+
+def test_optional_monty_type_check_rejects_what_the_stubs_refuse() -> None:
+    """With --type-check, monty's checker rejects an attribute read on a possibly-None field."""
+    checker = StubTypeChecker(stubs(TOOLS.values()))
+    validator = Validator(TOOLS, PROMPT, type_check=checker)
+    ok = check(example(("user", "a"), ("assistant", format_tool_call(CODE))), validator)
+    assert isinstance(ok, Example)
+    code = 'r = hover("a.py", 3, 0, "X")\nprint(r.content.upper())'
+    bad = check(example(("user", "a"), ("assistant", format_tool_call(code))), validator)
+    assert isinstance(bad, Rejection)
+    assert "type check" in bad.reason and "upper" in bad.reason
