@@ -25,6 +25,16 @@ RUNG_TITLES: Mapping[str, str] = {
 }
 
 
+FAILURE_TEXT: Mapping[str, str] = {
+    "parsed": "no tool call",
+    "type_checked": "type check failed",
+    "ran": "code failed",
+    "tools_called": "wrong tools",
+    "args_right": "wrong arguments",
+}
+"""How a query that stopped at each rung is described."""
+
+
 @attrs.frozen
 class Step:
     """One model reply of a query and, when it held a call, what running the code gave."""
@@ -59,6 +69,11 @@ class Ladder:
     def first_failure(self) -> str | None:
         """The name of the lowest rung missed, or None for a strict pass."""
         return next((rung for rung in RUNGS if not getattr(self, rung)), None)
+
+    def verdict(self) -> str:
+        """``pass``, or what went wrong first (``no tool call``, ``wrong arguments``...)."""
+        failure = self.first_failure()
+        return "pass" if failure is None else FAILURE_TEXT[failure]
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -274,10 +274,14 @@ def evaluate_model(
     max_steps: int = MAX_STEPS,
     on_result: Callable[[QueryResult], None] | None = None,
 ) -> EvalResult:
-    """Load a base model (with LoRA adapters when given) and evaluate it."""
-    from punie_train.generate import Generator  # imports mlx: after ensure_fast_blas()
+    """Load a base model (with LoRA adapters fused in, when given) and evaluate it."""
+    from punie_train.base_model import load_model  # imports mlx: after ensure_fast_blas()
+    from punie_train.generate import Generator
 
-    generator = Generator.load(model, adapter, max_tokens=max_tokens)
+    network, tokenizer = load_model(model, adapter)
+    if adapter is not None:
+        fuse_adapters(network)
+    generator = Generator(network, tokenizer, max_tokens=max_tokens)
     return evaluate(
         registry,
         generator_replier(generator),
@@ -289,6 +293,20 @@ def evaluate_model(
         max_tokens=max_tokens,
         on_result=on_result,
     )
+
+
+def fuse_adapters(network: Any) -> int:
+    """Fold LoRA/DoRA adapters into their base weights (as ``mlx_lm fuse``); how many.
+
+    Greedy output is unchanged, but each adapted linear layer becomes one matmul instead of
+    three: on a CPU, where decoding pays per operation, that is ~1.2x less work per token.
+    """
+    from mlx.utils import tree_unflatten
+
+    fused = [(name, m.fuse()) for name, m in network.named_modules() if hasattr(m, "fuse")]
+    if fused:
+        network.update_modules(tree_unflatten(fused))
+    return len(fused)
 
 
 def query_problems(registry: Registry, queries: Iterable[EvalQuery] | None = None) -> list[str]:

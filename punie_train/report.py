@@ -177,8 +177,18 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 
 def comparison_rows(report: RunReport) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the per-category base-vs-trained table (console and markdown)."""
-    header = ["category", "n", "strict base", "strict trained", "keyword base",
-              "keyword trained", "latency base", "latency trained", "p50", "p95"]  # fmt: skip
+    header = [
+        "category",
+        "n",
+        "strict base",
+        "strict trained",
+        "keyword base",
+        "keyword trained",
+        "latency base",
+        "latency trained",
+        "p50",
+        "p95",
+    ]
     rows = []
     for name, base, trained in _rows(report):
         main = trained or base
@@ -200,8 +210,17 @@ def comparison_rows(report: RunReport) -> tuple[list[str], list[list[str]]]:
 
 
 def _ladder_table(result: EvalResult) -> list[str]:
-    header = ["category", "n", *(RUNG_TITLES[r] for r in (*RUNGS, "strict")),
-              "keyword", "keyword pass", "latency mean", "p50", "p95", "decode tok/s"]  # fmt: skip
+    header = [
+        "category",
+        "n",
+        *(RUNG_TITLES[r] for r in (*RUNGS, "strict")),
+        "keyword",
+        "keyword pass",
+        "latency mean",
+        "p50",
+        "p95",
+        "decode tok/s",
+    ]
     scores = [*result.categories, result.overall]
     rows = [
         [
@@ -223,8 +242,7 @@ def _ladder_table(result: EvalResult) -> list[str]:
 def _failures(result: EvalResult) -> list[str]:
     lines = []
     for q in result.failures():
-        rung = RUNG_TITLES.get(q.ladder.first_failure() or "", "?")
-        lines.append(f"### `{q.id}` ({q.category}): failed at *{rung}*")
+        lines.append(f"### `{q.id}` ({q.category}): {q.ladder.verdict()}")
         lines.append("")
         lines.append(f"- query: {q.query}")
         lines.append(f"- expected: {', '.join(q.expected)}; called: {', '.join(q.called) or '—'}")
@@ -235,7 +253,8 @@ def _failures(result: EvalResult) -> list[str]:
             if len(reply) > FAILURE_REPLY_CHARS:
                 reply = reply[:FAILURE_REPLY_CHARS] + " …"
             problem = step.type_errors or step.error
-            lines += ["", f"reply {i}:", "", "```", reply.replace("```", "ˋˋˋ"), "```"]
+            fence = "````" if "```" in reply else "```"  # a reply's own fence must not close ours
+            lines += ["", f"reply {i}:", "", fence, reply, fence]
             if problem:
                 lines += ["", f"problem: `{problem.strip().splitlines()[-1][:300]}`"]
         lines.append("")
@@ -338,16 +357,32 @@ def plot(report: RunReport, path: Path) -> Path:
 
 
 def console_table(report: RunReport) -> Any:
-    """The per-category base-vs-trained table as a rich Table (the console's last word)."""
+    """The per-category table for the console (the run's last word): base -> trained."""
     from rich.table import Table
 
-    header, rows = comparison_rows(report)
-    table = Table(title="Per-category results (strict = every ladder rung)")
+    table = Table(title="Per category: base -> trained (latency: the trained model)")
+    header = ["category", "n", "strict", "keyword", "latency", "p50", "p95"]
     for i, name in enumerate(header):
         table.add_column(name, justify="left" if i == 0 else "right")
-    for row in rows:
-        table.add_row(*row, style="bold" if row[0] == "overall" else None)
+    for name, base, trained in _rows(report):
+        main = trained or base
+        table.add_row(
+            name,
+            str(main.n if main else 0),
+            _arrow(base, trained, "strict"),
+            _arrow(base, trained, "keyword"),
+            *(
+                f"{_value(main, f) or 0.0:.1f} s"
+                for f in ("latency_mean", "latency_p50", "latency_p95")
+            ),
+            style="bold" if name == "overall" else None,
+        )
     return table
+
+
+def _arrow(base: Score | None, trained: Score | None, field: str) -> str:
+    values = [f"{100 * getattr(s, field):.0f}%" for s in (base, trained) if s is not None]
+    return " -> ".join(values)
 
 
 @attrs.frozen

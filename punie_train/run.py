@@ -21,7 +21,7 @@ from punie_tools import EvalQuery, Registry, RegistryError
 from punie_train.base_model import BaseModel, BaseModelError
 from punie_train.blas import BlasState
 from punie_train.config import ConfigError, TrainConfig, cli_overrides, load_config
-from punie_train.eval_results import RUNG_TITLES, EvalResult, QueryResult
+from punie_train.eval_results import EvalResult, QueryResult
 from punie_train.evaluate import (
     DEFAULT_MAX_TOKENS,
     EvalSelectionError,
@@ -315,9 +315,9 @@ def evaluate_with_progress(
         def show(result: QueryResult) -> None:
             nonlocal passed
             passed += result.ladder.strict
-            failure = result.ladder.first_failure()
+            verdict = result.ladder.verdict()
             verdict = (
-                "[green]pass[/green]" if failure is None else f"[red]{RUNG_TITLES[failure]}[/red]"
+                f"[green]{verdict}[/green]" if result.ladder.strict else f"[red]{verdict}[/red]"
             )
             progress.console.print(
                 f"  {label} {result.id} ({result.category}): {verdict} "

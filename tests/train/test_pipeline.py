@@ -159,16 +159,21 @@ def test_resumed_run_keeps_the_uninterrupted_learning_rate(pipeline):
     assert len(set(logged)) == len(logged)  # warm-up: the rate moves every update
 
 
-def test_best_adapter_reloads_and_generates(pipeline):
-    """The adapter the report evaluated is on disk, loads onto the base model and generates."""
+def test_best_adapter_reloads_and_generates_the_same_fused(pipeline):
+    """The evaluated adapter loads onto the base model and generates; fusing it (as the
+    evaluation does) changes no greedy token."""
+    from punie_train.base_model import load_model
+    from punie_train.evaluate import fuse_adapters
     from punie_train.generate import Generator
 
     adapter = Path(pipeline.report["trained"]["adapter"])
-    assert (adapter / "adapter_config.json").is_file()
-    generation = Generator.load(None, adapter, max_tokens=4).generate(
-        [{"role": "user", "content": "Show the git status"}]
-    )
-    assert generation.generated_tokens > 0
+    messages = [{"role": "user", "content": "Show the git status"}]
+    unfused = Generator.load(None, adapter, max_tokens=6).generate(messages)
+    network, tokenizer = load_model(None, adapter)
+    assert fuse_adapters(network) > 0
+    fused = Generator(network, tokenizer, max_tokens=6).generate(messages)
+    assert unfused.generated_tokens > 0
+    assert fused.tokens == unfused.tokens
 
 
 def test_report_has_base_and_trained_on_the_same_queries(pipeline):

@@ -92,9 +92,9 @@ def test_markdown_has_the_comparison_table(report):
 def test_markdown_lists_failures_with_the_reply(report):
     """Each trained failure shows the failed rung and the model's reply."""
     text = render_markdown(report)
-    assert "`b-1` (beta): failed at *type-checks*" in text
+    assert "### `b-1` (beta): type check failed" in text
     assert "broken reply" in text
-    assert "`a-1` (alpha): failed" not in text
+    assert "`a-1`" not in text
 
 
 def test_write_report_writes_json_markdown_and_png(report, tmp_path):
@@ -119,6 +119,7 @@ def test_console_table_ends_with_overall(report):
     lines = [line for line in console.export_text().splitlines() if "│" in line]
     assert "overall" in lines[-1]
     assert "alpha" in lines[-3]
+    assert "0% -> 100%" in lines[-3]
 
 
 def test_read_loss_log_skips_partial_and_unrelated_lines(tmp_path):
