@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import yaml
 
 from punie_train.eval_results import RUNG_TITLES, RUNGS, EvalResult, Score, structure
 
@@ -291,9 +292,8 @@ def render_markdown(report: RunReport) -> str:
     for result in report.evals():
         lines += [f"## Ladder: {result.label} ({result.model})", "", *_ladder_table(result), ""]
     if report.config:
-        lines += ["## Config", "", "```yaml"]
-        lines += [f"{k}: {json.dumps(v, default=str)}" for k, v in report.config.items()]
-        lines += ["```", ""]
+        text = yaml.safe_dump(json.loads(json.dumps(report.config, default=str)), sort_keys=False)
+        lines += ["## Config", "", "```yaml", text.rstrip(), "```", ""]
     if report.data:
         lines += ["## Data", ""]
         lines += [f"- {k}: {_inline(v)}" for k, v in report.data.items()]
@@ -326,7 +326,10 @@ def plot(report: RunReport, path: Path) -> Path:
     train = [(p.iteration, p.train_loss) for p in report.losses if p.train_loss is not None]
     val = [(p.iteration, p.val_loss) for p in report.losses if p.val_loss is not None]
     if train:
-        loss_ax.plot(*zip(*train, strict=True), label="train", linewidth=1, alpha=0.8)
+        marker = "." if len(train) < 60 else None
+        loss_ax.plot(
+            *zip(*train, strict=True), label="train", linewidth=1, alpha=0.8, marker=marker
+        )
     if val:
         loss_ax.plot(*zip(*val, strict=True), "o-", label="validation", markersize=3)
     best = report.training.best_iteration if report.training else None
