@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 
 import attrs
@@ -103,15 +104,67 @@ def _count(text: str) -> int | None:
     return int(text)
 
 
-def hunk_headers(patch: str) -> list[list[str]]:
-    """The ``@@`` header lines of each file section of a patch, in order."""
-    sections: list[list[str]] = []
-    for line in patch.splitlines():
+@attrs.frozen
+class PatchSection:
+    """One file of a patch: its (new) path when the headers name it, and its hunk headers."""
+
+    path: str | None
+    hunks: list[str] = attrs.field(factory=list)
+
+
+def patch_sections(patch: str) -> list[PatchSection]:
+    """Split a patch into file sections with the ``@@`` header lines of each, in order."""
+    sections: list[PatchSection] = []
+    headers: list[str] = []
+    hunks: list[str] = []
+    for line in [*patch.splitlines(), "diff --git END"]:
         if _FILE_HEADER.match(line):
-            sections.append([])
-        elif line.startswith("@@") and sections:
-            sections[-1].append(line)
+            if headers:
+                sections.append(PatchSection(_section_path(headers), hunks))
+            headers, hunks = [line], []
+        elif line.startswith("@@"):
+            hunks.append(line)
+        elif headers and not hunks:
+            headers.append(line)
     return sections
+
+
+def _section_path(headers: list[str]) -> str | None:
+    """The new path of a section from its header lines (None if they do not say it)."""
+    first = headers[0]
+    if first.startswith(("diff --cc ", "diff --combined ")):
+        return _unquote(first.split(" ", 2)[2])
+    for line in headers[1:]:
+        for prefix in ("rename to ", "copy to "):
+            if line.startswith(prefix):
+                return _unquote(line[len(prefix) :])
+    minus = plus = None
+    for line in headers[1:]:
+        if line.startswith("--- "):
+            minus = _unquote(line[4:].rstrip("\t"))
+        elif line.startswith("+++ "):
+            plus = _unquote(line[4:].rstrip("\t"))
+    if plus is not None and plus != "/dev/null":
+        return plus.removeprefix("b/")
+    if minus is not None and minus != "/dev/null":
+        return minus.removeprefix("a/")
+    rest = first.removeprefix("diff --git ")
+    if rest.startswith('"'):
+        quoted = re.findall(r'"(?:[^"\\]|\\.)*"', rest)
+        return _unquote(quoted[-1]).removeprefix("b/") if quoted else None
+    # "a/<p> b/<p>": without a rename both halves are the same path, so the middle is known.
+    half = (len(rest) - 1) // 2
+    if rest[:half].startswith("a/") and rest[half + 1 :] == "b/" + rest[2:half]:
+        return rest[2:half]
+    return None
+
+
+def _unquote(text: str) -> str:
+    """Undo git's C-style quoting of unusual file names (``"caf\\303\\251.txt"``)."""
+    if len(text) < 2 or not (text.startswith('"') and text.endswith('"')):
+        return text
+    raw = codecs.escape_decode(text[1:-1].encode("utf-8"))[0]
+    return bytes(raw).decode("utf-8", errors="replace")
 
 
 def parse_log(text: str) -> list[GitCommit]:

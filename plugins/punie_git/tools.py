@@ -12,10 +12,12 @@ import attrs
 from punie_git.parse import (
     LOG_FORMAT,
     GitOutputError,
-    hunk_headers,
+    NumstatEntry,
+    PatchSection,
     parse_log,
     parse_numstat,
     parse_status,
+    patch_sections,
 )
 from punie_git.results import (
     DiffFile,
@@ -162,10 +164,6 @@ def git_diff(path: str = ".", staged: bool = False, *, workspace: Workspace) -> 
         patch = repo.run("diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", *common)
     except (GitError, GitOutputError) as exc:
         return GitDiffResult(success=False, parse_error=str(exc))
-    sections = hunk_headers(patch)
-    # Both commands walk the same file pairs in the same order.
-    if len(sections) != len(stats):
-        sections = [[] for _ in stats]
     files = [
         DiffFile(
             file=repo.path(entry.path),
@@ -173,7 +171,7 @@ def git_diff(path: str = ".", staged: bool = False, *, workspace: Workspace) -> 
             deletions=entry.deletions or 0,
             hunks=hunks,
         )
-        for entry, hunks in zip(stats, sections, strict=True)
+        for entry, hunks in _pair_hunks(_merge_paths(stats), patch_sections(patch))
     ]
     return GitDiffResult(
         success=True,
@@ -182,6 +180,33 @@ def git_diff(path: str = ".", staged: bool = False, *, workspace: Workspace) -> 
         deletions=sum(f.deletions for f in files),
         files=files,
     )
+
+
+def _merge_paths(stats: list[NumstatEntry]) -> list[NumstatEntry]:
+    """One entry per path: an unmerged file is listed twice by ``--numstat``."""
+    merged: dict[str, NumstatEntry] = {}
+    for entry in stats:
+        if entry.path in merged:
+            before = merged[entry.path]
+            entry = attrs.evolve(
+                before,
+                additions=(before.additions or 0) + (entry.additions or 0),
+                deletions=(before.deletions or 0) + (entry.deletions or 0),
+            )
+        merged[entry.path] = entry
+    return list(merged.values())
+
+
+def _pair_hunks(
+    stats: list[NumstatEntry], sections: list[PatchSection]
+) -> list[tuple[NumstatEntry, list[str]]]:
+    """Each file's hunk headers: matched by path, else by position when the counts agree."""
+    by_path = {s.path: s.hunks for s in sections if s.path is not None}
+    if all(s.path is not None for s in sections) and all(e.path in by_path for e in stats):
+        return [(e, by_path[e.path]) for e in stats]
+    if len(sections) == len(stats):
+        return [(e, s.hunks) for e, s in zip(stats, sections, strict=True)]
+    return [(e, by_path.get(e.path, [])) for e in stats]
 
 
 def git_log(path: str = ".", count: int = 10, *, workspace: Workspace) -> GitLogResult:

@@ -24,6 +24,8 @@ def read_file(path: str, *, workspace: Workspace) -> str:
         raise FileNotFoundError(f"cannot read {path!r}: no such file in the workspace")
     if target.is_dir():
         raise IsADirectoryError(f"cannot read {path!r}: it is a directory")
+    if not target.is_file():
+        raise ValueError(f"cannot read {path!r}: it is not a regular file")
     size = target.stat().st_size
     if size > MAX_READ_BYTES:
         raise ValueError(

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from punie_git import punie_tools as git_specs
-from punie_git.parse import FIELD_SEP, parse_log, parse_numstat, parse_status
+from punie_git.parse import FIELD_SEP, parse_log, parse_numstat, parse_status, patch_sections
 from punie_git.results import GitCommit, GitFileStatus
 from punie_git.tools import git_diff, git_log, git_status
 
@@ -191,6 +191,64 @@ def test_git_diff_reports_a_deleted_file_by_its_name(ws: Workspace) -> None:
     assert (gone.additions, gone.deletions) == (0, 1)
 
 
+def hunks_of(repo: Path, *paths: str, options: tuple[str, ...] = ()) -> list[str]:
+    """The ``@@`` lines git prints for one file (both names of a rename) by pathspec."""
+    patch = git(repo, "diff", "-M", *options, "--", *paths)
+    return [line for line in patch.splitlines() if line.startswith("@@")]
+
+
+def test_git_diff_pairs_hunks_with_unusual_names(repo: Path, ws: Workspace) -> None:
+    """Files with spaces or non-ASCII names, renamed or not, get their own hunks."""
+    for name in ("with space.txt", "café.txt", "plain.txt"):
+        write(repo, name, "one\ntwo\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "More files")
+    write(repo, "with space.txt", "one\nTWO\n")
+    write(repo, "café.txt", "zero\none\ntwo\n")
+    git(repo, "mv", "plain.txt", "new name.txt")
+    write(repo, "new name.txt", "one\ntwo\nthree\n")
+    git(repo, "add", "new name.txt")
+    files = {f.file: f for f in git_diff(".", workspace=ws).files}
+    for name in ("with space.txt", "café.txt"):
+        assert files[name].hunks == hunks_of(repo, name)
+    staged = {f.file: f for f in git_diff(".", staged=True, workspace=ws).files}
+    renamed = staged["new name.txt"]
+    assert (renamed.additions, renamed.deletions) == (1, 0)
+    assert renamed.hunks == hunks_of(repo, "plain.txt", "new name.txt", options=("--cached",))
+
+
+def test_git_diff_of_a_binary_file(repo: Path, ws: Workspace) -> None:
+    """A binary change is listed with no line counts and no hunks."""
+    (repo / "blob.bin").write_bytes(b"\x00\x01")
+    git(repo, "add", "blob.bin")
+    git(repo, "commit", "-q", "-m", "Binary")
+    (repo / "blob.bin").write_bytes(b"\x00\x02")
+    blob = next(f for f in git_diff(".", workspace=ws).files if f.file == "blob.bin")
+    assert (blob.additions, blob.deletions, blob.hunks) == (0, 0, [])
+
+
+def test_git_tools_during_a_merge_conflict(tmp_path: Path) -> None:
+    """A conflicted file is 'unmerged' once in status and once in the diff, with its hunks."""
+    repo = tmp_path
+    git(repo, "init", "-q", "--initial-branch=main")
+    write(repo, "f.txt", "base\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "other")
+    write(repo, "f.txt", "other\n")
+    git(repo, "commit", "-q", "-am", "other")
+    git(repo, "checkout", "-q", "main")
+    write(repo, "f.txt", "mine\n")
+    git(repo, "commit", "-q", "-am", "mine")
+    merge = subprocess.run(["git", "merge", "other"], cwd=repo, capture_output=True, check=False)
+    assert merge.returncode != 0
+    ws = Workspace(repo)
+    assert git_status(".", workspace=ws).files == [GitFileStatus("f.txt", "unmerged", False)]
+    diff = git_diff(".", workspace=ws)
+    assert [f.file for f in diff.files] == ["f.txt"]
+    assert diff.files[0].hunks == hunks_of(repo, "f.txt")
+
+
 def test_git_log_matches_git_log(repo: Path, ws: Workspace) -> None:
     """Hashes, subjects, author names and ISO dates equal what ``git log`` prints."""
     text = git(repo, "log", "-n2", "--format=%h%x09%an%x09%ai%x09%s")
@@ -349,3 +407,31 @@ def test_parse_log_reads_any_log_z_output(records: list[tuple[str, str, str, str
     text = "".join(FIELD_SEP.join(r) + "\0" for r in records)
     parsed = parse_log(text)
     assert [(c.hash, c.author, c.date, c.message) for c in parsed] == records
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "diff --git a/x b/x",
+                "diff --cc y",
+                "@@ -1 +1 @@",
+                "--- a/x",
+                "+++ b/x",
+                "rename to z",
+                "+text",
+                "",
+            ]
+        )
+        | st.text()
+    )
+)
+def test_patch_sections_never_raise(lines: list[str]) -> None:
+    """Any text splits into one section per file header, each with the @@ lines after it."""
+    sections = patch_sections("\n".join(lines))
+    headers = [
+        line
+        for line in "\n".join(lines).splitlines()
+        if line.startswith(("diff --git ", "diff --cc ", "diff --combined "))
+    ]
+    assert len(sections) == len(headers)

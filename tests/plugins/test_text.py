@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import stat
@@ -73,6 +74,13 @@ def test_read_file_of_binary_data_is_a_clear_error(root: Path, ws: Workspace) ->
     (root / "blob.bin").write_bytes(b"\xff\xfe\x00binary")
     with pytest.raises(ValueError, match="not a UTF-8 text file"):
         read_file("blob.bin", workspace=ws)
+
+
+def test_read_file_refuses_a_fifo(root: Path, ws: Workspace) -> None:
+    """A named pipe would block forever, so it is refused."""
+    os.mkfifo(root / "pipe")
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_file("pipe", workspace=ws)
 
 
 @pytest.mark.parametrize("path", ["../../etc/passwd", "/etc/passwd", "../outside/secret.txt"])
