@@ -122,10 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = RunOptions.from_args(args)
         report = run(options, blas, console)
     except UserError as error:
-        console.print(f"[red]error:[/red] {error}")
+        console.print(f"[red]error:[/red] {error}", soft_wrap=True)
         return 2
     except KeyboardInterrupt as stop:
-        console.print(f"[yellow]stopped:[/yellow] {stop or 'interrupted'}")
+        console.print(f"[yellow]stopped:[/yellow] {stop or 'interrupted'}", soft_wrap=True)
         return 130
     if report is not None:
         from punie_train.report import console_table
