@@ -146,7 +146,8 @@ def secs(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f} s"
 
 
-def _rows(report: RunReport) -> list[tuple[str, Score | None, Score | None]]:
+def category_rows(report: RunReport) -> list[tuple[str, Score | None, Score | None]]:
+    """(category, base score, trained score) for every category, then ``overall``."""
     names = list(dict.fromkeys(s.name for e in report.evals() for s in e.categories))
     rows: list[tuple[str, Score | None, Score | None]] = [
         (
@@ -166,7 +167,8 @@ def _rows(report: RunReport) -> list[tuple[str, Score | None, Score | None]]:
     return rows
 
 
-def _value(score: Score | None, field: str) -> float | None:
+def score_value(score: Score | None, field: str) -> float | None:
+    """One field of a score, None when that model was not evaluated."""
     return None if score is None else getattr(score, field)
 
 
@@ -191,20 +193,20 @@ def comparison_rows(report: RunReport) -> tuple[list[str], list[list[str]]]:
         "p95",
     ]
     rows = []
-    for name, base, trained in _rows(report):
+    for name, base, trained in category_rows(report):
         main = trained or base
         rows.append(
             [
                 name,
                 str(main.n if main else 0),
-                pct(_value(base, "strict")),
-                pct(_value(trained, "strict")),
-                pct(_value(base, "keyword")),
-                pct(_value(trained, "keyword")),
-                secs(_value(base, "latency_mean")),
-                secs(_value(trained, "latency_mean")),
-                secs(_value(main, "latency_p50")),
-                secs(_value(main, "latency_p95")),
+                pct(score_value(base, "strict")),
+                pct(score_value(trained, "strict")),
+                pct(score_value(base, "keyword")),
+                pct(score_value(trained, "keyword")),
+                secs(score_value(base, "latency_mean")),
+                secs(score_value(trained, "latency_mean")),
+                secs(score_value(main, "latency_p50")),
+                secs(score_value(main, "latency_p95")),
             ]
         )
     return header, rows
@@ -262,6 +264,28 @@ def _failures(result: EvalResult) -> list[str]:
     return lines
 
 
+SEED_ACCURACY = 0.8
+SEED_LATENCY_S = 5.0
+
+
+def seed_bar(result: EvalResult) -> list[tuple[str, bool]]:
+    """The Phase 33 seed's bar, checked on one evaluation: (criterion, met)."""
+    multi = [q for q in result.queries if q.multi_step]
+    silent = [s.name for s in result.categories if s.strict == 0]
+    return [
+        (f"strict accuracy {pct(result.overall.strict)} >= 80%",
+         result.overall.strict >= SEED_ACCURACY),
+        (f"keyword score {pct(result.overall.keyword)} >= 80%",
+         result.overall.keyword >= SEED_ACCURACY),
+        ("every category has a strict pass"
+         + (f" (none in {', '.join(silent)})" if silent else ""), not silent),
+        (f"multi-step workflows passed: {sum(q.ladder.strict for q in multi)} of {len(multi)}",
+         any(q.ladder.strict for q in multi)),
+        (f"mean latency {secs(result.overall.latency_mean)} < 5 s",
+         result.overall.latency_mean < SEED_LATENCY_S),
+    ]  # fmt: skip
+
+
 def render_markdown(report: RunReport) -> str:
     """report.md: setup, training, the per-category tables and the trained model's failures."""
     lines = [f"# punie_train report ({report.created})", ""]
@@ -289,6 +313,10 @@ def render_markdown(report: RunReport) -> str:
         "query; p50/p95 of the trained model (of the base model when only it ran)."
     )
     lines.append("")
+    if report.trained is not None:
+        lines += ["## The seed's bar (trained model)", ""]
+        lines += [f"- [{'x' if met else ' '}] {text}" for text, met in seed_bar(report.trained)]
+        lines.append("")
     for result in report.evals():
         lines += [f"## Ladder: {result.label} ({result.model})", "", *_ladder_table(result), ""]
     if report.config:
@@ -315,50 +343,6 @@ def _inline(value: Any) -> str:
     return str(value)
 
 
-def plot(report: RunReport, path: Path) -> Path:
-    """report.png: loss curves (left) and per-category strict accuracy, base vs trained (right)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(13, 4.8), layout="constrained")
-    train = [(p.iteration, p.train_loss) for p in report.losses if p.train_loss is not None]
-    val = [(p.iteration, p.val_loss) for p in report.losses if p.val_loss is not None]
-    if train:
-        marker = "." if len(train) < 60 else None
-        loss_ax.plot(
-            *zip(*train, strict=True), label="train", linewidth=1, alpha=0.8, marker=marker
-        )
-    if val:
-        loss_ax.plot(*zip(*val, strict=True), "o-", label="validation", markersize=3)
-    best = report.training.best_iteration if report.training else None
-    if best is not None:
-        loss_ax.axvline(best, color="grey", linestyle="--", linewidth=1, label=f"best ({best})")
-    if train or val:
-        loss_ax.legend()
-    else:
-        loss_ax.text(0.5, 0.5, "no training log", ha="center", va="center")
-    loss_ax.set(title="Loss", xlabel="iteration", ylabel="loss")
-
-    rows = _rows(report)
-    names = [name for name, _, _ in rows]
-    width = 0.4
-    columns = {"base": [b for _, b, _ in rows], "trained": [t for _, _, t in rows]}
-    for offset, (label, scores) in enumerate(columns.items()):
-        values = [100 * (_value(s, "strict") or 0.0) for s in scores]
-        xs = [i + (offset - 0.5) * width for i in range(len(names))]
-        bars = acc_ax.bar(xs, values, width, label=label)
-        acc_ax.bar_label(bars, fmt="%.0f", fontsize=7)
-    ticks = [f"{name} ({_value(t or b, 'n') or 0:.0f})" for name, b, t in rows]
-    acc_ax.set_xticks(range(len(names)), ticks, rotation=30, ha="right")
-    acc_ax.set(title="Strict accuracy per category (queries)", ylabel="%", ylim=(0, 105))
-    acc_ax.legend()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
 def console_table(report: RunReport) -> Any:
     """The per-category table for the console (the run's last word): base -> trained."""
     from rich.table import Table
@@ -367,7 +351,7 @@ def console_table(report: RunReport) -> Any:
     header = ["category", "n", "strict", "keyword", "latency", "p50", "p95"]
     for i, name in enumerate(header):
         table.add_column(name, justify="left" if i == 0 else "right")
-    for name, base, trained in _rows(report):
+    for name, base, trained in category_rows(report):
         main = trained or base
         table.add_row(
             name,
@@ -375,7 +359,7 @@ def console_table(report: RunReport) -> Any:
             _arrow(base, trained, "strict"),
             _arrow(base, trained, "keyword"),
             *(
-                f"{_value(main, f) or 0.0:.1f} s"
+                f"{score_value(main, f) or 0.0:.1f} s"
                 for f in ("latency_mean", "latency_p50", "latency_p95")
             ),
             style="bold" if name == "overall" else None,
@@ -405,5 +389,7 @@ def write_report(report: RunReport, directory: Path) -> ReportFiles:
     )
     files.json.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
     files.markdown.write_text(render_markdown(report), encoding="utf-8")
+    from punie_train.plot import plot  # matplotlib loads only when a report is written
+
     plot(report, files.png)
     return files

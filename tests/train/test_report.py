@@ -89,6 +89,14 @@ def test_markdown_has_the_comparison_table(report):
     assert "best iteration: 2 (val loss 1.500)" in text
 
 
+def test_markdown_checks_the_seed_bar(report):
+    """report.md ticks the seed's criteria the trained model meets and leaves the rest open."""
+    text = render_markdown(report)
+    assert "- [ ] strict accuracy 50.0% >= 80%" in text
+    assert "- [ ] every category has a strict pass (none in beta)" in text
+    assert "- [x] mean latency 2.00 s < 5 s" in text
+
+
 def test_markdown_lists_failures_with_the_reply(report):
     """Each trained failure shows the failed rung and the model's reply."""
     text = render_markdown(report)
