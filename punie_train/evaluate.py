@@ -54,6 +54,8 @@ Replier = Callable[[Sequence[Message]], Reply]
 """Greedy generation of the assistant's next reply to a conversation (system message first)."""
 
 MAX_STEPS = 3
+EVAL_LIMITS = RunLimits(seconds=60.0)
+"""Looser than the agent's: a loaded machine running ty or pytest must not fail the model."""
 DEFAULT_MAX_TOKENS = 384
 """Reply budget: the longest training tool call is well under it; rambling stops there."""
 
@@ -128,7 +130,7 @@ def evaluate(
         specs={s.name: s for s in tools},
         system=system_prompt(tools),
         stubs=stubs(tools),
-        limits=limits or RunLimits(),
+        limits=limits or EVAL_LIMITS,
         max_steps=max_steps,
     )
     started = time.perf_counter()

@@ -10,11 +10,14 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from punie_tools import EvalQuery, ExpectedCall, Registry
 from punie_tools.codemode import format_tool_call, parse_tool_response
-from punie_train.eval_results import RUNGS, EvalResult
+from punie_train.eval_results import RUNGS, EvalResult, percentile
 from punie_train.evaluate import (
     EvalSelectionError,
     Message,
@@ -220,3 +223,9 @@ def test_installed_plugins_eval_queries_are_passable():
     """Every installed plugin's eval query names real tools, parameters and fixtures."""
     registry = Registry.load()
     assert query_problems(registry) == []
+
+
+@given(values=st.lists(st.floats(0, 1e4), min_size=1, max_size=30), q=st.sampled_from([50, 95]))
+def test_percentile_matches_numpy(values, q):
+    """Latency percentiles interpolate linearly, as numpy's default does."""
+    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
