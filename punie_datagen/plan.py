@@ -74,54 +74,108 @@ def plan_jobs(
     per_tool: int,
     threshold: float = 0.85,
 ) -> Plan:
-    """Draw distinct renderings for every template within the per-tool budget."""
-    rejections: list[Rejection] = []
+    """Draw distinct renderings for every template within the per-tool budget.
+
+    First each template draws its share of its first tool's budget; then every tool that
+    fewer than ``per_tool`` planned examples call is topped up from the templates whose
+    renderings call it (templates may vary which tools they call).
+    """
+    planner = _Planner(tools, seed, threshold, eval_queries)
     first_tool: dict[str, str] = {}
-    by_key = {template_key(t): t for t in templates}
-    for key in sorted(by_key):
-        template = by_key[key]
+    for key, template in sorted((template_key(t), t) for t in templates):
         try:
             if template.fixture not in fixtures:
                 raise TemplateError(f"{key}: unknown fixture {template.fixture!r}")
             first, _ = draft(template, seed, 0)
         except TemplateError as exc:
-            rejections.append(Rejection(f"generated:{key}", "generated", "render", str(exc)))
+            planner.rejections.append(
+                Rejection(f"generated:{key}", "generated", "render", str(exc))
+            )
             continue
         called = called_tools(first.code, tools)
         first_tool[key] = called[0] if called else NO_TOOL
+        planner.templates[key] = template
     targets = _targets(first_tool, per_tool)
-    leaks = NearDuplicateIndex(threshold)
-    for query_id, text in eval_queries:
-        if query_id not in leaks:
-            leaks.add(query_id, text)
-    seen = NearDuplicateIndex(threshold)
-    jobs: list[Job] = []
-    plans: list[TemplatePlan] = []
     for key in sorted(first_tool):
-        tool = first_tool[key]
-        category = tools[tool].category if tool in tools else "chat"
-        plan = TemplatePlan(key, tool, targets[key])
-        for index in range(max(1, targets[key] * ATTEMPTS_PER_EXAMPLE)):
-            if plan.planned >= plan.target:
-                break
+        planner.plans[key] = TemplatePlan(key, first_tool[key], targets[key])
+        while planner.plans[key].planned < targets[key] and planner.draw(key):
+            pass
+    if per_tool > 0:
+        for tool in sorted(tools):
+            for key in sorted(k for k, calls in planner.calls.items() if tool in calls):
+                while planner.count(tool) < per_tool and planner.draw(key, tool):
+                    pass
+    return Plan(
+        tuple(sorted(planner.jobs, key=lambda j: (j.template, j.index))),
+        tuple(planner.rejections),
+        tuple(planner.plans[k] for k in sorted(planner.plans)),
+    )
+
+
+class _Planner:
+    """The state of planning: jobs so far, the next index of each template, indexes."""
+
+    def __init__(
+        self,
+        tools: Mapping[str, ToolSpec],
+        seed: int,
+        threshold: float,
+        eval_queries: Sequence[tuple[str, str]],
+    ) -> None:
+        self.tools = tools
+        self.seed = seed
+        self.templates: dict[str, ExampleTemplate] = {}
+        self.plans: dict[str, TemplatePlan] = {}
+        self.jobs: list[Job] = []
+        self.rejections: list[Rejection] = []
+        self.calls: dict[str, set[str]] = {}  # template -> tools its renderings called
+        self.job_tools: list[set[str]] = []
+        self.next_index: dict[str, int] = {}
+        self.leaks = NearDuplicateIndex(threshold)
+        for query_id, text in eval_queries:
+            if query_id not in self.leaks:
+                self.leaks.add(query_id, text)
+        self.seen = NearDuplicateIndex(threshold)
+
+    def count(self, tool: str) -> int:
+        """Planned jobs whose first code block calls ``tool``."""
+        return sum(tool in called for called in self.job_tools)
+
+    def draw(self, key: str, tool: str | None = None) -> bool:
+        """Plan the template's next distinct rendering (one that calls ``tool`` if given).
+
+        Returns False once the template has used its attempts.
+        """
+        plan = self.plans[key]
+        limit = max(1, plan.target) * ATTEMPTS_PER_EXAMPLE
+        while (index := self.next_index.get(key, 0)) < limit + plan.planned:
+            self.next_index[key] = index + 1
             try:
-                found, _ = draft(by_key[key], seed, index)
+                found, _ = draft(self.templates[key], self.seed, index)
             except TemplateError as exc:
                 rid = job_id(key, index)
-                rejections.append(Rejection(rid, "generated", "render", str(exc), category))
+                self.rejections.append(Rejection(rid, "generated", "render", str(exc)))
                 continue
-            if leaks.find(found.query) is not None:
-                plan = attrs.evolve(plan, skipped_eval_leaks=plan.skipped_eval_leaks + 1)
+            called = called_tools(found.code, self.tools)
+            self.calls.setdefault(key, set()).update(called)
+            if tool is not None and tool not in called:
                 continue
-            if seen.find(found.query, found.code) is not None:
-                plan = attrs.evolve(plan, skipped_duplicates=plan.skipped_duplicates + 1)
+            if self.leaks.find(found.query) is not None:
+                self.plans[key] = attrs.evolve(plan, skipped_eval_leaks=plan.skipped_eval_leaks + 1)
+                plan = self.plans[key]
+                continue
+            if self.seen.find(found.query, found.code) is not None:
+                self.plans[key] = attrs.evolve(plan, skipped_duplicates=plan.skipped_duplicates + 1)
+                plan = self.plans[key]
                 continue
             jid = job_id(key, index)
-            seen.add(jid, found.query, found.code)
-            jobs.append(Job(jid, key, index, seed, category))
-            plan = attrs.evolve(plan, planned=plan.planned + 1)
-        plans.append(plan)
-    return Plan(tuple(jobs), tuple(rejections), tuple(plans))
+            self.seen.add(jid, found.query, found.code)
+            category = self.tools[called[0]].category if called else "chat"
+            self.jobs.append(Job(jid, key, index, self.seed, category))
+            self.job_tools.append(set(called))
+            self.plans[key] = attrs.evolve(plan, planned=plan.planned + 1)
+            return True
+        return False
 
 
 def _targets(first_tool: Mapping[str, str], per_tool: int) -> dict[str, int]:
