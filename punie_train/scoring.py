@@ -77,19 +77,40 @@ def extract_calls(code: str, tool_names: Collection[str]) -> list[CallSite] | No
             and node.func.id in tool_names
         ):
             continue
-        unpacked = any(isinstance(a, ast.Starred) for a in node.args) or any(
-            k.arg is None for k in node.keywords
-        )
-        sites.append(
-            CallSite(
-                tool=node.func.id,
-                args=tuple(_literal(a, constants) for a in node.args),
-                kwargs=tuple((k.arg, _literal(k.value, constants)) for k in node.keywords if k.arg),
-                line=node.lineno,
-                unpacked=unpacked,
-            )
-        )
+        args, kwargs, unpacked = _arguments(node, constants)
+        sites.append(CallSite(node.func.id, args, kwargs, line=node.lineno, unpacked=unpacked))
     return sorted(sites, key=lambda s: s.line)
+
+
+def _arguments(
+    node: ast.Call, constants: Mapping[str, Any]
+) -> tuple[tuple[Any, ...], tuple[tuple[str, Any], ...], bool]:
+    """Positional and keyword arguments; ``*[...]``/``**{...}`` literals are expanded.
+
+    The flag says some unpacking could not be read, so the binding is unknown.
+    """
+    args: list[Any] = []
+    kwargs: list[tuple[str, Any]] = []
+    unpacked = False
+    for arg in node.args:
+        if not isinstance(arg, ast.Starred):
+            args.append(_literal(arg, constants))
+            continue
+        value = _literal(arg.value, constants)
+        if isinstance(value, list | tuple):
+            args += value
+        else:
+            unpacked = True
+    for keyword in node.keywords:
+        if keyword.arg is not None:
+            kwargs.append((keyword.arg, _literal(keyword.value, constants)))
+            continue
+        value = _literal(keyword.value, constants)
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            kwargs += value.items()
+        else:
+            unpacked = True
+    return tuple(args), tuple(kwargs), unpacked
 
 
 def called_tools(sites: Iterable[CallSite]) -> tuple[str, ...]:

@@ -229,3 +229,25 @@ def test_installed_plugins_eval_queries_are_passable():
 def test_percentile_matches_numpy(values, q):
     """Latency percentiles interpolate linearly, as numpy's default does."""
     assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+
+
+@pytest.mark.slow
+def test_expected_calls_pass_every_rung_on_the_installed_plugins():
+    """A reply making exactly the expected calls passes strict, for every installed query whose
+    expected arguments cover all required parameters (real tools on real fixtures)."""
+    registry = Registry.load()
+    codes: dict[str, list[str]] = {}
+    for q in registry.eval_queries():
+        required = [
+            (e, p.name) for e in q.expected for p in registry.tool(e.tool).parameters if p.required
+        ]
+        if all(name in e.args for e, name in required):
+            calls = [
+                f"r{i} = {e.tool}(**{dict(e.args)!r})\nprint(r{i})"
+                for i, e in enumerate(q.expected)
+            ]
+            codes[q.query] = ["\n".join(calls)]
+    queries = [q for q in registry.eval_queries() if q.query in codes]
+    result = evaluate(registry, scripted(codes), label="expected", queries=queries)
+    assert [(q.id, q.ladder.verdict()) for q in result.failures()] == []
+    assert len(queries) >= len(registry.eval_queries()) // 2

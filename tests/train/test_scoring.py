@@ -101,6 +101,15 @@ def test_extract_calls_resolves_constants_assigned_once():
     assert sites[1].args == (Unknown("f"),)
 
 
+def test_extract_calls_expands_literal_unpacking(specs):
+    """``*[...]`` and ``**{...}`` literals bind like written-out arguments; others do not."""
+    code = 'a = find_symbol(*["a.py"], **{"symbol": "X"})\nb = find_symbol(*paths, **opts)'
+    first, second = extract_calls(code, set(specs)) or []
+    assert bind_call(specs["find_symbol"], first) == {"file_path": "a.py", "symbol": "X", "line": 1}
+    assert second.unpacked
+    assert bind_call(specs["find_symbol"], second) is None
+
+
 def test_extract_calls_returns_none_for_syntax_errors():
     """Code that does not parse has no calls to read."""
     assert extract_calls("r = git_status(", {"git_status"}) is None
