@@ -10,7 +10,7 @@ it at inference (the prompt ends at the header; the reply's tokens start fresh).
 
 `make_batch(examples, ...)` lays out one optimizer update's examples for the loss in
 `punie_train.forward`: the longest token prefix they share (the system prompt, in practice) is
-computed once, and only the rest of each example is a padded row.
+computed once, and the rest of each example runs on its own, so nothing is padded.
 """
 
 from __future__ import annotations
@@ -252,21 +252,29 @@ def validation_subset(count: int, size: int, seed: int) -> np.ndarray:
 
 @attrs.frozen(eq=False)
 class Batch:
-    """One forward pass: a shared token prefix, padded suffix rows, and the loss targets.
+    """One loss computation: a shared token prefix, each example's remaining tokens, targets.
 
-    Row `r` holds `tokens[P:]` of its example (P = `len(prefix)`); target `k` is predicted
-    from the hidden state at flat position `positions[k]` of the (rows, width) suffix grid and
-    weighs `weights[k]` = 1 / (that example's target count x examples in the update), so the
-    loss is the mean over examples of each example's mean token loss, however they are split.
+    Example `i` is `prefix + suffixes[i]`. Target `k` is predicted from the hidden state at
+    `positions[k]` of the suffixes' hidden states laid end to end, and weighs `weights[k]` =
+    1 / (that example's target count x examples in the update): the loss is the mean over the
+    update's examples of each example's mean token loss, however they are split into batches.
     """
 
     prefix: np.ndarray
-    rows: np.ndarray
+    suffixes: tuple[np.ndarray, ...]
     positions: np.ndarray
     targets: np.ndarray
     weights: np.ndarray
-    examples: int
-    tokens: int
+
+    @property
+    def examples(self) -> int:
+        """How many examples the batch holds."""
+        return len(self.suffixes)
+
+    @property
+    def tokens(self) -> int:
+        """Tokens the forward pass runs (the prefix once)."""
+        return len(self.prefix) + sum(len(s) for s in self.suffixes)
 
     @property
     def trained_tokens(self) -> int:
@@ -289,32 +297,24 @@ def shared_prefix_length(examples: Sequence[TokenizedExample]) -> int:
 
 
 def make_batch(
-    examples: Sequence[TokenizedExample],
-    update_size: int,
-    *,
-    share_prefix: bool = True,
-    pad_id: int = 0,
+    examples: Sequence[TokenizedExample], update_size: int, *, share_prefix: bool = True
 ) -> Batch:
-    """Lay out `examples` (part of an update of `update_size` examples) for one forward pass."""
+    """Lay out `examples` (part of an update of `update_size` examples) for one loss call."""
     prefix_length = shared_prefix_length(examples) if share_prefix else 0
-    width = max(len(e) for e in examples) - prefix_length
-    rows = np.full((len(examples), width), pad_id, dtype=np.int32)
     positions, targets, weights = [], [], []
-    for row, example in enumerate(examples):
-        suffix = example.tokens[prefix_length:]
-        rows[row, : len(suffix)] = suffix
+    offset = 0
+    for example in examples:
         target_index = np.nonzero(example.mask[1:])[0] + 1
-        positions.append(row * width + target_index - 1 - prefix_length)
+        positions.append(offset + target_index - 1 - prefix_length)
         targets.append(example.tokens[target_index])
         weights.append(np.full(len(target_index), 1.0 / (len(target_index) * update_size)))
+        offset += len(example) - prefix_length
     return Batch(
         prefix=examples[0].tokens[:prefix_length].copy(),
-        rows=rows,
+        suffixes=tuple(e.tokens[prefix_length:] for e in examples),
         positions=np.concatenate(positions).astype(np.int32),
         targets=np.concatenate(targets).astype(np.int32),
         weights=np.concatenate(weights).astype(np.float32),
-        examples=len(examples),
-        tokens=prefix_length + sum(len(e) - prefix_length for e in examples),
     )
 
 
@@ -324,21 +324,20 @@ def split_batches(
     *,
     token_budget: int,
     share_prefix: bool = True,
-    pad_id: int = 0,
 ) -> list[Batch]:
-    """An update's examples as few forward passes as fit `token_budget` padded tokens each."""
-    ordered = sorted(examples, key=len)
+    """An update's examples as few loss calls as keep each under `token_budget` tokens.
+
+    The budget bounds the activations kept for the backward pass; examples are taken in
+    length order so that the ones sharing a call are alike.
+    """
     batches: list[Batch] = []
     current: list[TokenizedExample] = []
-    for example in ordered:
+    for example in sorted(examples, key=len):
         trial = [*current, example]
         prefix = shared_prefix_length(trial) if share_prefix else 0
-        cost = prefix + len(trial) * (len(example) - prefix)
-        if current and cost > token_budget:
-            batches.append(
-                make_batch(current, update_size, share_prefix=share_prefix, pad_id=pad_id)
-            )
+        if current and prefix + sum(len(e) - prefix for e in trial) > token_budget:
+            batches.append(make_batch(current, update_size, share_prefix=share_prefix))
             trial = [example]
         current = trial
-    batches.append(make_batch(current, update_size, share_prefix=share_prefix, pad_id=pad_id))
+    batches.append(make_batch(current, update_size, share_prefix=share_prefix))
     return batches

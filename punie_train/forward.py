@@ -2,8 +2,9 @@
 
 Two things make a CPU step cheap here, both exact:
 - the prefix every example of an update shares (the system prompt) runs once; its keys and
-  values (with their gradient path) are handed to every row through a cache object that
-  follows mlx-lm's KV-cache protocol, so any mlx-lm model that takes `cache=` works;
+  values (with their gradient path) are handed to each example's own pass through a cache
+  object that follows mlx-lm's KV-cache protocol, so any mlx-lm model that takes `cache=`
+  works;
 - the vocabulary projection and softmax (49k columns for SmolLM2) run only on the hidden
   states that predict a target token, not on every position.
 
@@ -33,7 +34,7 @@ class PrefixCache:
         self.offset = 0
 
     def update_and_fetch(self, keys: mx.array, values: mx.array) -> tuple[mx.array, mx.array]:
-        """First call stores the prefix; later calls return prefix + rows (prefix broadcast)."""
+        """First call stores the prefix; later calls return prefix + theirs (not stored)."""
         if self.keys is None or self.values is None:
             self.keys, self.values = keys, values
             self.offset = keys.shape[2]
@@ -75,11 +76,11 @@ def _head(model: nn.Module) -> Callable[[mx.array], mx.array] | None:
     return None
 
 
-def batch_arrays(batch: Batch) -> tuple[mx.array, ...]:
+def batch_arrays(batch: Batch) -> tuple[Any, ...]:
     """The batch as mlx arrays, in the order `batch_loss` takes them."""
     return (
         mx.array(batch.prefix),
-        mx.array(batch.rows),
+        [mx.array(suffix) for suffix in batch.suffixes],
         mx.array(batch.positions),
         mx.array(batch.targets),
         mx.array(batch.weights),
@@ -89,25 +90,28 @@ def batch_arrays(batch: Batch) -> tuple[mx.array, ...]:
 def batch_loss(
     model: nn.Module,
     prefix: mx.array,
-    rows: mx.array,
+    suffixes: list[mx.array],
     positions: mx.array,
     targets: mx.array,
     weights: mx.array,
     *,
     split_head: bool = True,
 ) -> mx.array:
-    """Weighted cross-entropy of a batch: its share of the update's mean per-example loss."""
+    """Weighted cross-entropy of a batch: its share of the update's mean per-example loss.
+
+    The prefix runs once and each example's suffix runs alone on top of it (no padding; a
+    padded batch wastes more than it saves on CPU), all in one graph.
+    """
     cache = None
     if prefix.size:
         cache = [PrefixCache() for _ in model.layers]
         model(prefix[None], cache=cache)  # only the cached keys/values are used (lazily)
     head = _head(model) if split_head else None
     if head is not None:
-        hidden = model.model(rows, cache=cache)
-        logits = head(hidden.reshape(-1, hidden.shape[-1])[positions])
+        hidden = mx.concatenate([model.model(s[None], cache=cache)[0] for s in suffixes])
+        logits = head(hidden[positions])
     else:
-        logits = model(rows, cache=cache)
-        logits = logits.reshape(-1, logits.shape[-1])[positions]
+        logits = mx.concatenate([model(s[None], cache=cache)[0] for s in suffixes])[positions]
     losses = nn.losses.cross_entropy(logits.astype(mx.float32), targets)
     return (losses * weights).sum()
 

@@ -156,7 +156,7 @@ def as_split(data: Any, tokenizer: Any, config: TrainConfig, name: str) -> Token
 
 
 def validation_loss(
-    model: nn.Module, examples: Sequence[TokenizedExample], fast: FastPaths, pad_id: int = 0
+    model: nn.Module, examples: Sequence[TokenizedExample], fast: FastPaths
 ) -> float:
     """Mean over `examples` of each example's mean target-token loss (no gradient)."""
     ordered = sorted(examples, key=len)
@@ -167,7 +167,6 @@ def validation_loss(
         len(ordered),
         token_budget=TOKENS_PER_PASS,
         share_prefix=fast.share_prefix,
-        pad_id=pad_id,
     ):
         total = total + batch_loss(model, *batch_arrays(batch), split_head=fast.split_head)
         mx.eval(total)
@@ -238,7 +237,6 @@ def train(
         )
     train_split = as_split(train_set, tokenizer, config, "train")
     valid_split = as_split(valid_set, tokenizer, config, "valid")
-    pad_id = int(getattr(tokenizer, "pad_token_id", None) or 0)
     apply_adapters(model, config)
     fast = check_fast_paths(model, int(getattr(tokenizer, "vocab_size", 1000) or 1000))
     optimizer = build_optimizer(config)
@@ -292,7 +290,7 @@ def train(
         if not val_examples:
             return
         tic = time.perf_counter()
-        loss = validation_loss(model, val_examples, fast, pad_id)
+        loss = validation_loss(model, val_examples, fast)
         improved = loop.best is None or loss < loop.best.val_loss
         if improved:
             loop.best = Best(loop.iteration, loss)
@@ -363,7 +361,6 @@ def train(
                     per_update,
                     order_cache,
                     fast,
-                    pad_id,
                     loop,
                 )
                 progress.advance(
@@ -420,7 +417,6 @@ def _one_update(
     per_update: int,
     order_cache: dict[int, list[np.ndarray]],
     fast: FastPaths,
-    pad_id: int,
     loop: _Loop,
 ) -> None:
     tic = time.perf_counter()
@@ -435,7 +431,6 @@ def _one_update(
         len(examples),
         token_budget=TOKENS_PER_PASS,
         share_prefix=fast.share_prefix,
-        pad_id=pad_id,
     )
     for batch in batches:
         value, grad = value_and_grad(model, *batch_arrays(batch), split_head=fast.split_head)

@@ -164,17 +164,14 @@ def example_groups(draw: Any) -> list[TokenizedExample]:
 def test_batch_targets_follow_their_positions(
     examples: list[TokenizedExample], share: bool
 ) -> None:
-    """Each target is the token after its position; prefix + row rebuilds every example."""
+    """Each target is the token after its position; prefix + suffix rebuilds every example."""
     batch = make_batch(examples, len(examples), share_prefix=share)
-    flat = batch.rows.reshape(-1)
+    flat = np.concatenate(batch.suffixes)
     assert (flat[batch.positions + 1] == batch.targets).all()
     assert len(batch.targets) == sum(e.n_trained for e in examples)
     assert np.isclose(batch.weights.sum(), 1.0)
-    for row, example in enumerate(examples):
-        rebuilt = np.concatenate(
-            [batch.prefix, batch.rows[row, : len(example) - len(batch.prefix)]]
-        )
-        assert (rebuilt == example.tokens).all()
+    for suffix, example in zip(batch.suffixes, examples, strict=True):
+        assert (np.concatenate([batch.prefix, suffix]) == example.tokens).all()
 
 
 def test_shared_system_prompt_becomes_the_prefix(tokenizer: Any) -> None:
