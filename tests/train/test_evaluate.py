@@ -243,7 +243,8 @@ def test_expected_calls_pass_every_rung_on_the_installed_plugins():
         ]
         if all(name in e.args for e, name in required):
             calls = [
-                f"r{i} = {e.tool}(**{dict(e.args)!r})\nprint(r{i})"
+                f"r{i} = {e.tool}({', '.join(f'{k}={v!r}' for k, v in e.args.items())})"
+                f"\nprint(r{i})"
                 for i, e in enumerate(q.expected)
             ]
             codes[q.query] = ["\n".join(calls)]
