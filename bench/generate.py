@@ -239,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default", help="base model spec (default: embedded)")
     parser.add_argument("--adapter", default=None, help="LoRA adapter directory")
-    parser.add_argument("--max-tokens", type=int, default=48, help="reply cap per query")
+    parser.add_argument("--max-tokens", type=int, default=64, help="reply cap per query")
     parser.add_argument("--queries", type=int, default=4, help="how many queries (max 6)")
     parser.add_argument(
         "--zero-shot", action="store_true", help="no worked example (for trained adapters)"

@@ -1,11 +1,13 @@
 """Greedy generation for evaluation and the agent, with the shared prompt's KV cache reused.
 
-On a CPU, decoding a float32 model is bound by reading every weight once per step, so the
-wins are in not doing work: the KV cache of the longest prefix shared with the previous
-conversation (the system prompt, earlier turns) is kept and trimmed instead of prefilled
-again; generation stops right after ``</tool_call>``; and prompt-lookup drafting checks
-several tokens copied from the conversation in one forward pass, which costs about as much
-as one token and gives exactly the greedy output.
+On a CPU, decoding a float32 model is bound by reading every weight once per step (mlx's
+quantized and half-precision CPU matmuls are slower still), so the wins are in not doing
+work: the KV cache of the longest prefix shared with the previous conversation (the system
+prompt, earlier turns) is kept and trimmed instead of prefilled again; generation stops right
+after ``</tool_call>``; and prompt-lookup drafting verifies several tokens copied from the
+conversation (tool-call boilerplate, paths, names) in one forward pass, which costs little
+more than a one-token pass and gives exactly the greedy output. `bench/generate.py` measures
+each of these.
 """
 
 from __future__ import annotations
@@ -181,6 +183,26 @@ class Generator:
             [dict(message) for message in messages], tokenize=False, add_generation_prompt=True
         )
         return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def prefill(self, messages: Sequence[Mapping[str, str]]) -> float:
+        """Put a conversation prefix (e.g. just the system message) in the cache; seconds taken.
+
+        Later calls whose prompt starts with it skip its prefill.
+        """
+        text = self.tokenizer.apply_chat_template(
+            [dict(message) for message in messages], tokenize=False, add_generation_prompt=False
+        )
+        tokens = list(self.tokenizer.encode(text, add_special_tokens=False))
+        start = time.perf_counter()
+        try:
+            reused = self._prepare_cache([*tokens, -1])  # keep all of it when already cached
+            if reused < len(tokens):
+                self._feed(tokens[reused:])
+            mx.eval([c.state for c in self._cache])
+        except BaseException:
+            self.reset()
+            raise
+        return time.perf_counter() - start
 
     def reset(self) -> None:
         """Forget the cached prefix."""

@@ -80,6 +80,17 @@ def test_reuses_system_prompt_cache(fast: Generator) -> None:
     assert out.reused_tokens >= system_tokens - 1
 
 
+def test_prefill_primes_the_cache(loaded: tuple[Any, Any]) -> None:
+    """After prefill(system) the first query already reuses the system prompt."""
+    model, tokenizer = loaded
+    generator = Generator(model, tokenizer, max_tokens=2)
+    system = [{"role": "system", "content": SYSTEM}]
+    assert generator.prefill(system) > 0
+    out = generator.generate(chat("List the files."))
+    text = tokenizer.apply_chat_template(system, tokenize=False, add_generation_prompt=False)
+    assert out.reused_tokens == len(tokenizer.encode(text, add_special_tokens=False))
+
+
 def test_reuses_previous_turn(fast: Generator) -> None:
     """A follow-up turn reuses the cache of the whole earlier conversation."""
     messages = chat("What is 2 + 2?")
