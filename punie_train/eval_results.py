@@ -179,6 +179,7 @@ class EvalResult:
     overall: Score
     seconds: float = 0.0
     max_tokens: int = 0
+    system_prefill_s: float = 0.0
 
     @classmethod
     def build(

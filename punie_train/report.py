@@ -319,6 +319,12 @@ def render_markdown(report: RunReport) -> str:
         lines.append("")
     for result in report.evals():
         lines += [f"## Ladder: {result.label} ({result.model})", "", *_ladder_table(result), ""]
+        lines.append(
+            f"{result.overall.n} queries in {result.seconds / 60:.1f} min; reply budget "
+            f"{result.max_tokens} tokens; system prompt prefilled once in "
+            f"{result.system_prefill_s:.1f} s and reused from the KV cache."
+        )
+        lines.append("")
     if report.config:
         text = yaml.safe_dump(json.loads(json.dumps(report.config, default=str)), sort_keys=False)
         lines += ["## Config", "", "```yaml", text.rstrip(), "```", ""]

@@ -200,6 +200,15 @@ def test_ladder_numbers_are_consistent(pipeline):
         assert sum(c["n"] for c in result["categories"]) == result["overall"]["n"]
 
 
+def test_system_prompt_is_prefilled_once_and_reused(pipeline):
+    """Each model prefills the system prompt once; every query reuses it from the KV cache."""
+    for result in (pipeline.report["base"], pipeline.report["trained"]):
+        assert result["system_prefill_s"] > 0
+        for q in result["queries"]:
+            step = q["steps"][0]
+            assert 0 < step["reused_tokens"] < step["prompt_tokens"]
+
+
 def test_report_markdown_shows_training_and_comparison(pipeline):
     """report.md names the best iteration and has the base-vs-trained table."""
     text = (pipeline.run_dir / "report.md").read_text()
