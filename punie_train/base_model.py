@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import re
 import shutil
 import tempfile
 from functools import lru_cache
@@ -53,7 +54,7 @@ class BaseModel:
         text = "" if spec is None else os.fspath(spec).strip()
         if text.lower() in EMBEDDED_ALIASES:
             return cls.embedded()
-        path = Path(text).expanduser()
+        path = _expand(text)
         if path.is_dir():
             if not (path / "config.json").is_file():
                 raise BaseModelError(f"{path} is not an mlx-lm model directory (no config.json)")
@@ -84,14 +85,18 @@ class BaseModel:
         return self.location
 
 
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}")
+
+
 def _looks_like_hub_id(text: str) -> bool:
-    parts = text.split("/")
-    return (
-        len(parts) == 2
-        and all(parts)
-        and not text.startswith((".", "~"))
-        and all(part not in (".", "..") for part in parts)
-    )
+    return _HUB_ID.fullmatch(text) is not None and ".." not in text
+
+
+def _expand(text: str) -> Path:
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # "~someone" with no such user
+        return Path(text)
 
 
 def embedded_gguf_path() -> Path:
@@ -177,7 +182,7 @@ def load_model(
     base = spec if isinstance(spec, BaseModel) else BaseModel.parse(spec)
     adapters: str | None = None
     if adapter_path is not None:
-        adapter_dir = Path(adapter_path).expanduser()
+        adapter_dir = _expand(os.fspath(adapter_path))
         if not (adapter_dir / "adapter_config.json").is_file():
             raise BaseModelError(f"{adapter_dir} has no adapter_config.json: not an adapter dir")
         adapters = str(adapter_dir)
