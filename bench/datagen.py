@@ -1,6 +1,6 @@
 """Benchmark punie_datagen: generation speed with 1 and 2 workers, and the default run.
 
-    .venv/bin/python bench/datagen.py [--sample N] [--no-full]
+    .venv/bin/python bench/datagen.py [--sample N] [--no-full] [--out DIR]
 
 Prints examples per second for executing a sample of the default run's generated examples
 with --workers 1 and --workers 2 (the same jobs, measured in this one run, with their
@@ -50,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=24, help="generated examples to time")
     parser.add_argument("--no-full", action="store_true", help="skip the whole default run")
+    parser.add_argument("--out", type=Path, help="keep the default run's files in this folder")
     args = parser.parse_args()
     registry = Registry.load()
     jobs = sample_jobs(registry, args.sample)
@@ -61,7 +62,7 @@ def main() -> None:
     if args.no_full:
         return
     with tempfile.TemporaryDirectory() as tmp:
-        options = DatagenOptions(out=Path(tmp) / "phase33")
+        options = DatagenOptions(out=args.out or Path(tmp) / "phase33")
         started = time.perf_counter()
         manifest = build_dataset(options)
         wall = time.perf_counter() - started
