@@ -4,7 +4,8 @@ Usage: .venv/bin/python bench/generate.py [--model SPEC] [--adapter DIR] [--max-
        [--queries N] [--blas] [--llama]
 
 Every configuration answers the same coding-agent queries with the real system prompt; the
-ratios compare configurations measured in this run on this machine. `--blas` also times a
+ratios compare configurations measured in this run on this machine, interleaved query by
+query so that other load on the machine hits every configuration alike. `--blas` also times a
 short decode under mlx's reference BLAS and with one OpenBLAS thread (subprocesses), and
 `--llama` the same GGUF under llama.cpp when llama-cpp-python is importable. Prints, asserts
 nothing.
@@ -110,25 +111,13 @@ def conversation(system: str, query: str, example: bool) -> list[dict[str, str]]
     return [{"role": "system", "content": system}, *shots, {"role": "user", "content": query}]
 
 
-def run_config(
-    label: str,
-    model: Any,
-    tokenizer: Any,
-    chats: Sequence[list[dict[str, str]]],
-    **options: Any,
-) -> Run:
-    """Answer every conversation with a fresh generator built with `options`."""
-    generator = Generator(model, tokenizer, **options)
-    return Run(label, tuple(generator.generate(messages) for messages in chats))
-
-
-def compiled_mlp_blocks(model: Any) -> Callable[[], None]:
-    """Wrap each decoder layer's norm+MLP+residual in mx.compile; returns an undo function."""
+def compiled_mlp_blocks(model: Any) -> Callable[[bool], None]:
+    """A switch that routes each decoder layer's norm+MLP+residual through mx.compile."""
     import mlx.core as mx
 
     layers = model.model.layers
     block_type = type(layers[0])
-    original_call = block_type.__call__
+    eager = block_type.__call__
     fused = {
         id(layer): mx.compile(
             lambda h, layer=layer: h + layer.mlp(layer.post_attention_layernorm(h))
@@ -136,15 +125,36 @@ def compiled_mlp_blocks(model: Any) -> Callable[[], None]:
         for layer in layers
     }
 
-    def call(self: Any, x: Any, mask: Any = None, cache: Any = None) -> Any:
+    def compiled(self: Any, x: Any, mask: Any = None, cache: Any = None) -> Any:
         return fused[id(self)](x + self.self_attn(self.input_layernorm(x), mask, cache))
 
-    block_type.__call__ = call
+    def switch(on: bool) -> None:
+        block_type.__call__ = compiled if on else eager
 
-    def undo() -> None:
-        block_type.__call__ = original_call
+    return switch
 
-    return undo
+
+def run_all(
+    model: Any, tokenizer: Any, chats: Sequence[list[dict[str, str]]], max_tokens: int
+) -> list[Run]:
+    """Every configuration on every conversation, interleaved so load changes hit all alike."""
+    switch = compiled_mlp_blocks(model)
+    configs: list[tuple[str, dict[str, Any]]] = [
+        *CONFIGS,
+        ("all on + mx.compile of each MLP block", {}),
+    ]
+    generators = [
+        Generator(model, tokenizer, max_tokens=max_tokens, **options) for _, options in configs
+    ]
+    outs: list[list[Generation]] = [[] for _ in configs]
+    try:
+        for messages in chats:
+            for index, generator in enumerate(generators):
+                switch(index == len(configs) - 1)
+                outs[index].append(generator.generate(messages))
+    finally:
+        switch(False)
+    return [Run(label, tuple(out)) for (label, _), out in zip(configs, outs, strict=True)]
 
 
 def print_run(run: Run, baseline: Run) -> None:
@@ -257,20 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(chats)} queries, shared prefix (system prompt + example) {shared} tokens, "
         f"max {args.max_tokens} tokens per reply\n"
     )
-    runs = []
-    for label, options in CONFIGS:
-        runs.append(
-            run_config(label, model, tokenizer, chats, max_tokens=args.max_tokens, **options)
-        )
-        print_run(runs[-1], runs[0])
-    undo = compiled_mlp_blocks(model)
-    try:
-        label = "all on + mx.compile of each MLP block"
-        compiled = run_config(label, model, tokenizer, chats, max_tokens=args.max_tokens)
-    finally:
-        undo()
-    print_run(compiled, runs[0])
-    all_on = runs[-1]
+    runs = run_all(model, tokenizer, chats, args.max_tokens)
+    for run in runs:
+        print_run(run, runs[0])
+    all_on, compiled = runs[-2], runs[-1]
     print(
         f"  mx.compile vs without: {all_on.latency / compiled.latency:4.2f}x latency, "
         f"{compiled.decode_rate / all_on.decode_rate:4.2f}x decode"
