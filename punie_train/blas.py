@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import attrs
 
@@ -36,9 +37,9 @@ CANDIDATES: tuple[str, ...] = (
 class BlasState:
     """Which BLAS mlx uses in this process and why."""
 
-    kind: str  # "openblas", "reference", "platform" (macOS Accelerate/Metal) or "unknown"
+    kind: Literal["openblas", "reference", "platform"]  # platform: macOS Accelerate/Metal
     library: str | None
-    note: str
+    note: str  # "name" or "name: what to do about it"
 
 
 @attrs.frozen
@@ -50,7 +51,9 @@ class BlasReport:
 
     def describe(self) -> str:
         """One line for a CLI, e.g. `BLAS: OpenBLAS (pthread) 45.3 GFLOP/s`."""
-        return f"BLAS: {self.state.note} {self.gflops:.1f} GFLOP/s"
+        name, _, hint = self.state.note.partition(": ")
+        line = f"BLAS: {name} {self.gflops:.1f} GFLOP/s"
+        return f"{line}: {hint}" if hint else line
 
 
 _state: BlasState | None = None
@@ -123,7 +126,7 @@ def ensure_fast_blas(*, reexec: bool = False) -> BlasState:
     return _state
 
 
-def measure_gflops(size: int = 256, repeats: int = 4) -> float:
+def measure_gflops(size: int = 512, repeats: int = 4) -> float:
     """Float32 matmul speed of mlx in GFLOP/s, from a short timed run."""
     import mlx.core as mx
 
@@ -138,7 +141,7 @@ def measure_gflops(size: int = 256, repeats: int = 4) -> float:
     return 2 * size**3 * repeats / elapsed / 1e9
 
 
-def blas_report(size: int = 256, repeats: int = 4) -> BlasReport:
+def blas_report(size: int = 512, repeats: int = 4) -> BlasReport:
     """Which BLAS mlx uses and how fast a float32 matmul runs with it."""
     state = _state or ensure_fast_blas()
     return BlasReport(state, measure_gflops(size, repeats))
