@@ -11,7 +11,14 @@ For the pipeline's CLI:
 
 The defaults are the Phase 33 recipe: 800 iterations of batch 1 with gradient accumulation 4
 (200 optimizer updates), loss on every assistant turn, LoRA rank 8 and scale 20, learning rate
-1e-4 with a linear warm-up then cosine decay, eval every 50 and save every 100 iterations.
+1e-4 with a 10-update linear warm-up then cosine decay to 1e-5, eval every 50 and save every
+100 iterations, max 2048 tokens.
+
+`num_layers` defaults to all layers (-1), not Phase 33's 8: with this recipe on the punie
+dataset (1294 train examples, SmolLM2-135M), validation loss over all 141 validation examples
+reached 0.720 with 8 adapted layers, 0.581 with 16 and 0.520 with all 30 (a replica of this
+trainer in torch on a GPU, logits matching mlx to 1e-4). All layers pass 8 layers' final loss
+before iteration 250, so they cost ~30% more per step but far less per unit of loss.
 """
 
 from __future__ import annotations

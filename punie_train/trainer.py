@@ -64,7 +64,7 @@ from punie_train.forward import FastPaths, batch_arrays, batch_loss, check_fast_
 from punie_train.progress import LOG_NAME, EventLog, TrainProgress
 
 ReportCallback = Callable[[dict[str, Any]], None]
-TOKENS_PER_PASS = 4096
+TOKENS_PER_PASS = 3072
 """Padded tokens per forward pass before an update is split (bounds activation memory)."""
 RESUMABLE_CHANGES = frozenset({"steps_per_report", "steps_per_eval", "save_every", "model", "data"})
 _OPTIMIZERS = {
@@ -371,7 +371,12 @@ def train(
                 before = loop.iteration - config.grad_accumulation_steps
                 done = loop.iteration >= config.iters
                 if _crossed(before, loop.iteration, config.steps_per_report) or done:
-                    emit(_train_event(loop, optimizer))
+                    event = _train_event(loop, optimizer)
+                    progress.note(
+                        f"iter {event['iteration']}: train loss {event['train_loss']:.3f}, "
+                        f"lr {event['learning_rate']:.2e}, {event['tokens_per_s']:.0f} tok/s"
+                    )
+                    emit(event)
                 if _crossed(before, loop.iteration, config.steps_per_eval) or done:
                     evaluate(progress)
                 if _crossed(before, loop.iteration, config.save_every) or done:

@@ -232,3 +232,28 @@ def test_resuming_a_finished_run_returns_its_summary(
     again = run(tiny_model_dir, finished.log_path.parent, resume=True)
     assert again.iterations == 12 and again.resumed_from == 12
     assert again.best_iteration == finished.best_iteration
+
+
+@pytest.mark.parametrize("kind", ["dora", "full"])
+def test_other_fine_tune_types_reload_with_mlx_lm(
+    kind: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """DoRA and full fine-tuning also write adapters mlx-lm loads back to the same logits."""
+    from mlx_lm import load
+
+    loaded: Any = load(str(tiny_model_dir))
+    model, tokenizer = loaded[0], loaded[1]
+    config = attrs.evolve(CONFIG, fine_tune_type=kind, iters=4, steps_per_eval=100)
+    summary = train(
+        config,
+        model,
+        tokenizer,
+        chats(8),
+        chats(10)[8:],
+        tmp_path,
+        console=Console(file=io.StringIO()),
+    )
+    reloaded: Any = load(str(tiny_model_dir), adapter_path=str(summary.adapter_path))
+    tokens = mx.array([[1, 5, 9, 40, 77, 3, 2]])
+    model.eval()
+    assert np.allclose(np.array(model(tokens)), np.array(reloaded[0](tokens)), atol=1e-5)
