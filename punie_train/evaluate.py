@@ -57,6 +57,10 @@ MAX_STEPS = 3
 EVAL_LIMITS = RunLimits(seconds=60.0)
 """Looser than the agent's: a loaded machine running ty or pytest must not fail the model."""
 DEFAULT_MAX_TOKENS = 384
+# Every eval query expects a tool call; a reply with no "<tool_call>" after this many tokens
+# is stopped there (it fails the strict ladder either way), so an untrained model does not
+# spend the whole budget on prose. The keyword score only sees those first tokens.
+CALL_WITHIN_TOKENS = 96
 """Reply budget: the longest training tool call is well under it; rambling stops there."""
 
 
@@ -283,7 +287,7 @@ def evaluate_model(
     network, tokenizer = load_model(model, adapter)
     if adapter is not None:
         fuse_adapters(network)
-    generator = Generator(network, tokenizer, max_tokens=max_tokens)
+    generator = Generator(network, tokenizer, max_tokens=max_tokens, call_within=CALL_WITHIN_TOKENS)
     # An agent prefills its system prompt once at start; so does the eval, timed apart, so
     # that the first query's latency is not the prompt's.
     system = {"role": "system", "content": system_prompt(registry.tools())}

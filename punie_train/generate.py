@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
     from punie_train.base_model import BaseModel
 
-StopReason = Literal["eos", "stop_string", "max_tokens"]
+StopReason = Literal["eos", "stop_string", "max_tokens", "no_call"]
 TokenCallback = Callable[[str], None]
+TOOL_CALL_START = "<tool_call>"
 TOOL_CALL_END = "</tool_call>"
 END_TOKENS = ("<|im_end|>", "<|endoftext|>")
 
@@ -148,6 +149,7 @@ class Generator:
         draft_tokens: int = 8,
         draft_ngram: int = 3,
         prefill_step: int = 512,
+        call_within: int | None = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -157,6 +159,9 @@ class Generator:
         self.draft_tokens = draft_tokens
         self.draft_ngram = draft_ngram
         self.prefill_step = prefill_step
+        # Evaluation expects a tool call: a reply that has not started one after this many
+        # tokens is stopped ("no_call") instead of running to max_tokens.
+        self.call_within = call_within
         vocab: Mapping[str, int] = tokenizer.vocab
         self.stop_tokens = set(tokenizer.eos_token_ids) | {
             vocab[token] for token in END_TOKENS if token in vocab
@@ -294,6 +299,12 @@ class Generator:
             return "stop_string"
         if len(tokens) >= budget:
             return "max_tokens"
+        if (
+            self.call_within is not None
+            and len(tokens) >= self.call_within
+            and TOOL_CALL_START not in text.detokenizer.text
+        ):
+            return "no_call"
         return None
 
     def _decode_plain(

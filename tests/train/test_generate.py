@@ -192,3 +192,14 @@ def test_find_draft_is_a_real_continuation(history: list[int], length: int) -> N
             if history[i : i + 2] == tail and history[i + 2 : i + 2 + len(draft)] == draft
         ]
         assert starts
+
+
+def test_reply_without_a_call_stops_at_call_within(loaded: tuple[Any, Any]) -> None:
+    """With call_within, a reply that has started no tool call stops there ("no_call")."""
+    model, tokenizer = loaded
+    strict = Generator(model, tokenizer, max_tokens=64, call_within=8)
+    out = strict.generate([{"role": "user", "content": "Tell me a long story about a cat."}])
+    assert out.stop in {"no_call", "eos"}
+    if out.stop == "no_call":
+        assert out.generated_tokens == 8
+        assert "<tool_call>" not in out.text
