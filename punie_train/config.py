@@ -125,7 +125,7 @@ class TrainConfig:
         ),
     )
     data: str = attrs.field(
-        default="data/punie", metadata=_help("Directory holding train.jsonl and valid.jsonl.")
+        default="data/phase33", metadata=_help("Directory holding train.jsonl and valid.jsonl.")
     )
     adapter_path: str = attrs.field(
         default="adapters",
