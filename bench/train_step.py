@@ -10,10 +10,10 @@ Usage: .venv/bin/python bench/train_step.py [--model SPEC] [--num-layers N] [--d
    one step) and the ratio to the OpenBLAS path.
 3. One optimizer update (batch 1 x accumulation 4) on real examples (the dataset in --data, or
    the vendored foundation set with the registry's system prompt, as punie_datagen builds it),
-   five ways: mlx-lm style (four micro-batches, full logits); one right-padded batch of four;
-   the four packed into one row with a block-diagonal mask; the four each on their own in one
-   graph with logits only on target tokens; that plus the shared system-prompt prefix run
-   once (the trainer's path).
+   four ways: mlx-lm style (four micro-batches, full logits); one right-padded batch of four;
+   the four each on their own in one graph with logits only on target tokens; that plus the
+   shared system-prompt prefix run once (the trainer's path). `--packed` adds the four packed
+   into one row with a block-diagonal mask (slow: attention over the whole row).
 4. The trainer's update with 8, 16 and all layers adapted.
 
 Every number comes from this run on this machine; prints, asserts nothing.
@@ -315,7 +315,6 @@ def section_layouts(args: argparse.Namespace) -> list[TokenizedExample]:
     layouts: list[tuple[str, Callable[..., mx.array], list[tuple]]] = [
         ("mlx-lm style: 4 micro-batches, full logits", mlx_lm_loss, mlx_lm_style(group)),
         ("padded batch of 4, logits on targets", padded_loss, [padded_inputs(group)]),
-        ("packed in 1 row, block-diagonal mask", packed_loss, [packed_inputs(group)]),
         (
             "1 graph, each example alone, logits on targets",
             loss_with_head,
@@ -327,6 +326,10 @@ def section_layouts(args: argparse.Namespace) -> list[TokenizedExample]:
             [(*batch_arrays(shared), True)],
         ),
     ]
+    if args.packed:
+        layouts.insert(
+            2, ("packed in 1 row, block-diagonal mask", packed_loss, [packed_inputs(group)])
+        )
     baseline = None
     for name, loss, inputs in layouts:
         seconds = timed_update(model, optimizer, loss, inputs)
@@ -344,7 +347,6 @@ def section_layers(args: argparse.Namespace, group: list[TokenizedExample]) -> N
     batch = batch_arrays(make_batch(group, 4))
     for layers in (8, 16, -1):
         model, _, optimizer = prepare(args.model, layers)
-        timed_update(model, optimizer, batch_loss, [batch])  # first update builds the state
         seconds = timed_update(model, optimizer, batch_loss, [batch])
         label = "all" if layers < 0 else str(layers)
         print(f"   {label:>3} layers: {seconds:6.2f} s/update")
@@ -360,6 +362,9 @@ def main() -> None:
     parser.add_argument("--no-reference", action="store_true", help="skip the stock BLAS run")
     parser.add_argument("--no-layers", action="store_true", help="skip section 4")
     parser.add_argument("--only-layouts", action="store_true", help="run section 3 only")
+    parser.add_argument(
+        "--packed", action="store_true", help="also time dense packing (minutes: O(n^2) attention)"
+    )
     parser.add_argument("--reference-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reference_child:

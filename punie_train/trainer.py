@@ -256,10 +256,12 @@ def train(
         loop = _Loop(checkpoint.update, checkpoint.iteration, checkpoint.best)
         loop.last_saved = checkpoint.iteration
         log.truncate_after(checkpoint.iteration)
-    elif resume:
-        console.print(f"[yellow]no checkpoint in {run_dir}; starting from iteration 0")
-    elif config.resume_adapter_file:
-        model.load_weights(config.resume_adapter_file, strict=False)
+    else:
+        if resume:
+            console.print(f"[yellow]no checkpoint in {run_dir}; starting from iteration 0")
+        if config.resume_adapter_file:
+            model.load_weights(config.resume_adapter_file, strict=False)
+        log.truncate_after(-1)  # a fresh run's log starts empty
     resumed_from = checkpoint.iteration if checkpoint else None
     (run_dir / "train_config.yaml").write_text(config.to_yaml(), encoding="utf-8")
     mx.eval(model.parameters(), optimizer.state)
@@ -291,6 +293,7 @@ def train(
             return
         tic = time.perf_counter()
         loss = validation_loss(model, val_examples, fast)
+        mx.clear_cache()  # the validation pass's buffers are not needed again soon
         improved = loop.best is None or loss < loop.best.val_loss
         if improved:
             loop.best = Best(loop.iteration, loss)
@@ -391,9 +394,12 @@ def train(
     write_adapter(final_dir, trainable_weights(model), config, {"iteration": loop.iteration})
     if loop.best is None:
         write_adapter(best_dir, trainable_weights(model), config, {"iteration": loop.iteration})
-    if loop.final_train_loss is None:
-        trains = [e for e in log.read() if e.get("event") == "train"]
-        loop.final_train_loss = trains[-1]["train_loss"] if trains else None
+    if loop.final_train_loss is None or loop.final_val_loss is None:  # a finished run resumed
+        events = log.read()
+        trains = [e["train_loss"] for e in events if e.get("event") == "train"]
+        vals = [e["val_loss"] for e in events if e.get("event") == "val"]
+        loop.final_train_loss = loop.final_train_loss or (trains[-1] if trains else None)
+        loop.final_val_loss = loop.final_val_loss or (vals[-1] if vals else None)
     return TrainSummary(
         iterations=loop.iteration,
         updates=loop.update,
@@ -473,6 +479,7 @@ def _train_event(loop: _Loop, optimizer: optim.Optimizer) -> dict[str, Any]:
         "tokens_per_s": loop.window_tokens / max(loop.window_time, 1e-9),
         "trained_tokens_per_s": loop.window_trained / max(loop.window_time, 1e-9),
         "elapsed_s": loop.total_time,
+        "peak_memory_gb": mx.get_peak_memory() / 1e9,
     }
     loop.final_train_loss = loss
     loop.window_losses, loop.window_tokens, loop.window_trained, loop.window_time = [], 0, 0, 0.0

@@ -232,6 +232,10 @@ def test_resuming_a_finished_run_returns_its_summary(
     again = run(tiny_model_dir, finished.log_path.parent, resume=True)
     assert again.iterations == 12 and again.resumed_from == 12
     assert again.best_iteration == finished.best_iteration
+    assert (again.final_train_loss, again.final_val_loss) == (
+        finished.final_train_loss,
+        finished.final_val_loss,
+    )
 
 
 @pytest.mark.parametrize("kind", ["dora", "full"])
