@@ -24,24 +24,22 @@ Public API (for `python -m punie_train`):
 
 Iterations count micro-batches of `batch_size` examples as mlx-lm does; the examples of one
 optimizer update (`batch_size * grad_accumulation_steps`) run as one forward/backward pass
-(split only past `TOKENS_PER_PASS` tokens), which gives the same gradient as accumulating them.
+(see `punie_train.step`), which gives the same gradient as accumulating them.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
 import attrs
 import mlx.core as mx
 import mlx.nn as nn
-import mlx.optimizers as optim
 import numpy as np
-from mlx.utils import tree_flatten, tree_map
-from mlx_lm.tuner.utils import build_schedule, linear_to_lora_layers
+from mlx.utils import tree_flatten
 from rich.console import Console
 
 from punie_train.checkpoint import (
@@ -52,32 +50,30 @@ from punie_train.checkpoint import (
     write_adapter,
 )
 from punie_train.config import TrainConfig
-from punie_train.dataset import (
-    TokenizedExample,
-    TokenizedSplit,
-    split_batches,
-    tokenize_split,
-    update_group,
-    validation_subset,
-)
-from punie_train.forward import FastPaths, batch_arrays, batch_loss, check_fast_paths
+from punie_train.dataset import TokenizedSplit, tokenize_split, validation_subset
+from punie_train.forward import batch_loss, check_fast_paths
 from punie_train.progress import LOG_NAME, EventLog, TrainProgress
+from punie_train.step import (
+    LoopState,
+    TrainError,
+    apply_adapters,
+    build_optimizer,
+    run_update,
+    train_event,
+    validation_loss,
+)
+
+__all__ = [
+    "TrainError",
+    "TrainSummary",
+    "TrainingInterrupted",
+    "apply_adapters",
+    "build_optimizer",
+    "train",
+]
 
 ReportCallback = Callable[[dict[str, Any]], None]
-TOKENS_PER_PASS = 3072
-"""Padded tokens per forward pass before an update is split (bounds activation memory)."""
 RESUMABLE_CHANGES = frozenset({"steps_per_report", "steps_per_eval", "save_every", "model", "data"})
-_OPTIMIZERS = {
-    "adam": optim.Adam,
-    "adamw": optim.AdamW,
-    "sgd": optim.SGD,
-    "adafactor": optim.Adafactor,
-    "muon": optim.Muon,
-}
-
-
-class TrainError(ValueError):
-    """A run that cannot start (bad resume, model/config mismatch); the message says why."""
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -109,38 +105,6 @@ class TrainSummary:
     fast_paths: str
 
 
-def build_optimizer(config: TrainConfig) -> optim.Optimizer:
-    """The configured mlx optimizer with the learning-rate schedule built by mlx-lm."""
-    schedule = config.lr_schedule
-    learning_rate: Any = config.learning_rate
-    if schedule is not None:
-        learning_rate = build_schedule(
-            {
-                "name": schedule.name,
-                "arguments": list(config.schedule_arguments()),
-                "warmup": schedule.warmup,
-                "warmup_init": schedule.warmup_init,
-            }
-        )
-    extra = dict(config.optimizer_config.get(config.optimizer, {}))
-    return _OPTIMIZERS[config.optimizer](learning_rate=learning_rate, **extra)
-
-
-def apply_adapters(model: nn.Module, config: TrainConfig) -> None:
-    """Freeze the model and make the configured layers trainable (LoRA/DoRA or full)."""
-    layers = len(model.layers)
-    if config.num_layers > layers:
-        raise TrainError(f"num_layers={config.num_layers} but the model has {layers} layers")
-    mx.random.seed(config.seed)
-    model.freeze()
-    if config.fine_tune_type == "full":
-        for layer in model.layers[-max(config.num_layers, 0) :]:
-            layer.unfreeze()
-        return
-    lora = {k: v for k, v in attrs.asdict(config.lora_parameters).items() if v is not None}
-    linear_to_lora_layers(model, config.num_layers, lora, use_dora=config.fine_tune_type == "dora")
-
-
 def as_split(data: Any, tokenizer: Any, config: TrainConfig, name: str) -> TokenizedSplit:
     """A `TokenizedSplit` as is; chats (message lists or records) tokenized with the template."""
     if isinstance(data, TokenizedSplit):
@@ -153,25 +117,6 @@ def as_split(data: Any, tokenizer: Any, config: TrainConfig, name: str) -> Token
         mask_prompt=config.mask_prompt,
         source=name,
     )
-
-
-def validation_loss(
-    model: nn.Module, examples: Sequence[TokenizedExample], fast: FastPaths
-) -> float:
-    """Mean over `examples` of each example's mean target-token loss (no gradient)."""
-    ordered = sorted(examples, key=len)
-    model.eval()
-    total = mx.array(0.0)
-    for batch in split_batches(
-        ordered,
-        len(ordered),
-        token_budget=TOKENS_PER_PASS,
-        share_prefix=fast.share_prefix,
-    ):
-        total = total + batch_loss(model, *batch_arrays(batch), split_head=fast.split_head)
-        mx.eval(total)
-    model.train()
-    return cast(float, total.item())
 
 
 def _count(parameters: Any) -> int:
@@ -192,26 +137,6 @@ def _output_dirs(config: TrainConfig, run_dir: Path) -> tuple[Path, Path]:
     final = Path(config.adapter_path).expanduser()
     final = final if final.is_absolute() else run_dir / final
     return final, final.with_name(final.name + "-best")
-
-
-@attrs.define
-class _Loop:
-    """The loop's mutable state; `committed_*` is the last completed update's state."""
-
-    update: int
-    iteration: int
-    best: Best | None
-    committed: tuple[int, int, dict[str, mx.array], Any] | None = None
-    last_saved: int = -1
-    window_losses: list[float] = attrs.Factory(list)
-    window_tokens: int = 0
-    window_trained: int = 0
-    window_time: float = 0.0
-    total_tokens: int = 0
-    total_trained: int = 0
-    total_time: float = 0.0
-    final_train_loss: float | None = None
-    final_val_loss: float | None = None
 
 
 def train(
@@ -243,7 +168,7 @@ def train(
     optimizer.init(model.trainable_parameters())
     log = EventLog(run_dir / LOG_NAME)
     final_dir, best_dir = _output_dirs(config, run_dir)
-    loop = _Loop(update=0, iteration=0, best=None)
+    loop = LoopState(update=0, iteration=0, best=None)
     if checkpoint is not None:
         changed = _config_changes(checkpoint.config, config)
         if changed:
@@ -253,7 +178,7 @@ def train(
         model.load_weights(checkpoint.adapter_weights(), strict=False)
         optimizer.state = checkpoint.optimizer_state()
         optimizer.init(model.trainable_parameters())
-        loop = _Loop(checkpoint.update, checkpoint.iteration, checkpoint.best)
+        loop = LoopState(checkpoint.update, checkpoint.iteration, checkpoint.best)
         loop.last_saved = checkpoint.iteration
         log.truncate_after(checkpoint.iteration)
     else:
@@ -354,7 +279,7 @@ def train(
             if resumed_from is None:
                 evaluate(progress)
             while loop.iteration < config.iters:
-                _one_update(
+                run_update(
                     config,
                     model,
                     optimizer,
@@ -374,7 +299,7 @@ def train(
                 before = loop.iteration - config.grad_accumulation_steps
                 done = loop.iteration >= config.iters
                 if _crossed(before, loop.iteration, config.steps_per_report) or done:
-                    event = _train_event(loop, optimizer)
+                    event = train_event(loop, optimizer)
                     progress.note(
                         f"iter {event['iteration']}: train loss {event['train_loss']:.3f}, "
                         f"lr {event['learning_rate']:.2e}, {event['tokens_per_s']:.0f} tok/s"
@@ -416,71 +341,3 @@ def train(
         resumed_from=resumed_from,
         fast_paths=fast.note,
     )
-
-
-def _one_update(
-    config: TrainConfig,
-    model: nn.Module,
-    optimizer: optim.Optimizer,
-    value_and_grad: Callable[..., tuple[mx.array, Any]],
-    split: TokenizedSplit,
-    lengths: np.ndarray,
-    per_update: int,
-    order_cache: dict[int, list[np.ndarray]],
-    fast: FastPaths,
-    loop: _Loop,
-) -> None:
-    tic = time.perf_counter()
-    steps = min(config.grad_accumulation_steps, config.iters - loop.iteration)
-    group = update_group(lengths, per_update, config.seed, loop.update, order_cache)
-    examples = [split[int(i)] for i in group[: steps * config.batch_size]]
-    mx.random.seed(config.seed * 1_000_003 + loop.update + 1)  # dropout: a function of the update
-    loss = mx.array(0.0)
-    grads: Any = None
-    batches = split_batches(
-        examples,
-        len(examples),
-        token_budget=TOKENS_PER_PASS,
-        share_prefix=fast.share_prefix,
-    )
-    for batch in batches:
-        value, grad = value_and_grad(model, *batch_arrays(batch), split_head=fast.split_head)
-        loss = loss + value
-        grads = grad if grads is None else tree_map(mx.add, grads, grad)
-        if len(batches) > 1:
-            mx.eval(loss, grads)
-    optimizer.update(model, grads)
-    mx.eval(loss, model.trainable_parameters(), optimizer.state)
-    loop.update += 1
-    loop.iteration += steps
-    # Arrays are immutable, but the optimizer mutates its state dicts: copy the containers.
-    state = tree_map(lambda x: x, optimizer.state)
-    loop.committed = (loop.update, loop.iteration, trainable_weights(model), state)
-    elapsed = time.perf_counter() - tic
-    tokens = sum(len(e) for e in examples)
-    trained = sum(b.trained_tokens for b in batches)
-    loop.window_losses.append(cast(float, loss.item()))
-    loop.window_tokens += tokens
-    loop.window_trained += trained
-    loop.window_time += elapsed
-    loop.total_tokens += tokens
-    loop.total_trained += trained
-    loop.total_time += elapsed
-
-
-def _train_event(loop: _Loop, optimizer: optim.Optimizer) -> dict[str, Any]:
-    loss = sum(loop.window_losses) / len(loop.window_losses)
-    event = {
-        "event": "train",
-        "iteration": loop.iteration,
-        "update": loop.update,
-        "train_loss": loss,
-        "learning_rate": cast(float, optimizer.learning_rate.item()),
-        "tokens_per_s": loop.window_tokens / max(loop.window_time, 1e-9),
-        "trained_tokens_per_s": loop.window_trained / max(loop.window_time, 1e-9),
-        "elapsed_s": loop.total_time,
-        "peak_memory_gb": mx.get_peak_memory() / 1e9,
-    }
-    loop.final_train_loss = loss
-    loop.window_losses, loop.window_tokens, loop.window_trained, loop.window_time = [], 0, 0, 0.0
-    return event

@@ -1,0 +1,181 @@
+"""The pieces of a training step: adapters, optimizer, one optimizer update, validation loss.
+
+`run_update` takes the next update's examples from the seeded stream, runs them as one loss
+(`punie_train.forward.batch_loss`, split only past `TOKENS_PER_PASS` tokens), applies the
+optimizer and records the finished update in `LoopState.committed`, which is what a
+checkpoint saves: a Ctrl-C in the middle of an update loses that update, nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import attrs
+import mlx.core as mx
+import mlx.nn as nn
+import mlx.optimizers as optim
+import numpy as np
+from mlx.utils import tree_map
+from mlx_lm.tuner.utils import build_schedule, linear_to_lora_layers
+
+from punie_train.checkpoint import Best, trainable_weights
+from punie_train.config import TrainConfig
+from punie_train.dataset import TokenizedExample, TokenizedSplit, split_batches, update_group
+from punie_train.forward import FastPaths, batch_arrays, batch_loss
+
+TOKENS_PER_PASS = 3072
+"""Tokens per loss call before an update is split (bounds the activations kept for backward)."""
+_OPTIMIZERS = {
+    "adam": optim.Adam,
+    "adamw": optim.AdamW,
+    "sgd": optim.SGD,
+    "adafactor": optim.Adafactor,
+    "muon": optim.Muon,
+}
+
+
+class TrainError(ValueError):
+    """A run that cannot start (bad resume, model/config mismatch); the message says why."""
+
+
+def build_optimizer(config: TrainConfig) -> optim.Optimizer:
+    """The configured mlx optimizer with the learning-rate schedule built by mlx-lm."""
+    schedule = config.lr_schedule
+    learning_rate: Any = config.learning_rate
+    if schedule is not None:
+        learning_rate = build_schedule(
+            {
+                "name": schedule.name,
+                "arguments": list(config.schedule_arguments()),
+                "warmup": schedule.warmup,
+                "warmup_init": schedule.warmup_init,
+            }
+        )
+    extra = dict(config.optimizer_config.get(config.optimizer, {}))
+    return _OPTIMIZERS[config.optimizer](learning_rate=learning_rate, **extra)
+
+
+def apply_adapters(model: nn.Module, config: TrainConfig) -> None:
+    """Freeze the model and make the configured layers trainable (LoRA/DoRA or full)."""
+    layers = len(model.layers)
+    if config.num_layers > layers:
+        raise TrainError(f"num_layers={config.num_layers} but the model has {layers} layers")
+    mx.random.seed(config.seed)
+    model.freeze()
+    if config.fine_tune_type == "full":
+        for layer in model.layers[-max(config.num_layers, 0) :]:
+            layer.unfreeze()
+        return
+    lora = {k: v for k, v in attrs.asdict(config.lora_parameters).items() if v is not None}
+    linear_to_lora_layers(model, config.num_layers, lora, use_dora=config.fine_tune_type == "dora")
+
+
+def validation_loss(
+    model: nn.Module, examples: Sequence[TokenizedExample], fast: FastPaths
+) -> float:
+    """Mean over `examples` of each example's mean target-token loss (no gradient)."""
+    ordered = sorted(examples, key=len)
+    model.eval()
+    total = mx.array(0.0)
+    for batch in split_batches(
+        ordered,
+        len(ordered),
+        token_budget=TOKENS_PER_PASS,
+        share_prefix=fast.share_prefix,
+    ):
+        total = total + batch_loss(model, *batch_arrays(batch), split_head=fast.split_head)
+        mx.eval(total)
+    model.train()
+    return cast(float, total.item())
+
+
+@attrs.define
+class LoopState:
+    """The loop's mutable state; `committed` is the last completed update's state."""
+
+    update: int
+    iteration: int
+    best: Best | None
+    committed: tuple[int, int, dict[str, mx.array], Any] | None = None
+    last_saved: int = -1
+    window_losses: list[float] = attrs.Factory(list)
+    window_tokens: int = 0
+    window_trained: int = 0
+    window_time: float = 0.0
+    total_tokens: int = 0
+    total_trained: int = 0
+    total_time: float = 0.0
+    final_train_loss: float | None = None
+    final_val_loss: float | None = None
+
+
+def run_update(
+    config: TrainConfig,
+    model: nn.Module,
+    optimizer: optim.Optimizer,
+    value_and_grad: Callable[..., tuple[mx.array, Any]],
+    split: TokenizedSplit,
+    lengths: np.ndarray,
+    per_update: int,
+    order_cache: dict[int, list[np.ndarray]],
+    fast: FastPaths,
+    loop: LoopState,
+) -> None:
+    """Run the next optimizer update and account for it in `loop`."""
+    tic = time.perf_counter()
+    steps = min(config.grad_accumulation_steps, config.iters - loop.iteration)
+    group = update_group(lengths, per_update, config.seed, loop.update, order_cache)
+    examples = [split[int(i)] for i in group[: steps * config.batch_size]]
+    mx.random.seed(config.seed * 1_000_003 + loop.update + 1)  # dropout: a function of the update
+    loss = mx.array(0.0)
+    grads: Any = None
+    batches = split_batches(
+        examples,
+        len(examples),
+        token_budget=TOKENS_PER_PASS,
+        share_prefix=fast.share_prefix,
+    )
+    for batch in batches:
+        value, grad = value_and_grad(model, *batch_arrays(batch), split_head=fast.split_head)
+        loss = loss + value
+        grads = grad if grads is None else tree_map(mx.add, grads, grad)
+        if len(batches) > 1:
+            mx.eval(loss, grads)
+    optimizer.update(model, grads)
+    mx.eval(loss, model.trainable_parameters(), optimizer.state)
+    loop.update += 1
+    loop.iteration += steps
+    # Arrays are immutable, but the optimizer mutates its state dicts: copy the containers.
+    state = tree_map(lambda x: x, optimizer.state)
+    loop.committed = (loop.update, loop.iteration, trainable_weights(model), state)
+    elapsed = time.perf_counter() - tic
+    tokens = sum(len(e) for e in examples)
+    trained = sum(b.trained_tokens for b in batches)
+    loop.window_losses.append(cast(float, loss.item()))
+    loop.window_tokens += tokens
+    loop.window_trained += trained
+    loop.window_time += elapsed
+    loop.total_tokens += tokens
+    loop.total_trained += trained
+    loop.total_time += elapsed
+
+
+def train_event(loop: LoopState, optimizer: optim.Optimizer) -> dict[str, Any]:
+    """The log event for the updates since the last report (and reset their window)."""
+    loss = sum(loop.window_losses) / len(loop.window_losses)
+    event = {
+        "event": "train",
+        "iteration": loop.iteration,
+        "update": loop.update,
+        "train_loss": loss,
+        "learning_rate": cast(float, optimizer.learning_rate.item()),
+        "tokens_per_s": loop.window_tokens / max(loop.window_time, 1e-9),
+        "trained_tokens_per_s": loop.window_trained / max(loop.window_time, 1e-9),
+        "elapsed_s": loop.total_time,
+        "peak_memory_gb": mx.get_peak_memory() / 1e9,
+    }
+    loop.final_train_loss = loss
+    loop.window_losses, loop.window_tokens, loop.window_trained, loop.window_time = [], 0, 0, 0.0
+    return event
