@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 import mlx.core as mx
 import mlx.nn as nn
+import mlx.optimizers as optim
 import numpy as np
 import pytest
 from rich.console import Console
@@ -22,6 +23,7 @@ from punie_train.trainer import (
     TrainError,
     TrainingInterrupted,
     TrainSummary,
+    apply_adapters,
     build_optimizer,
     train,
 )
@@ -152,8 +154,6 @@ def test_adapter_reloads_with_mlx_lm_to_the_same_logits(
     tokens = mx.array([[1, 5, 9, 40, 77, 3, 2]])
     weights = load_safetensors(finished.adapter_path / "adapters.safetensors")
     base[0].freeze()
-    from punie_train.trainer import apply_adapters
-
     apply_adapters(base[0], CONFIG)
     base[0].load_weights(list(weights.items()), strict=False)
     assert np.allclose(np.array(trained[0](tokens)), np.array(base[0](tokens)), atol=1e-5)
@@ -261,3 +261,29 @@ def test_other_fine_tune_types_reload_with_mlx_lm(
     tokens = mx.array([[1, 5, 9, 40, 77, 3, 2]])
     model.eval()
     assert np.allclose(np.array(model(tokens)), np.array(reloaded[0](tokens)), atol=1e-5)
+
+
+def test_lora_knobs_reach_the_layers(tiny: tuple[Any, Any]) -> None:
+    """Rank, scale and dropout land on exactly the top `num_layers` layers."""
+    from mlx_lm.tuner.lora import LoRALinear
+
+    model = tiny[0]
+    config = attrs.evolve(CONFIG, num_layers=3, lora_parameters=LoraParameters(5, 7.5, 0.25))
+    apply_adapters(model, config)
+    adapted = [
+        [m for _, m in layer.named_modules() if isinstance(m, LoRALinear)] for layer in model.layers
+    ]
+    assert [len(a) for a in adapted] == [0, 7, 7, 7]
+    for module in adapted[-1]:
+        assert module.lora_a.shape[1] == 5 and module.scale == 7.5
+        assert str(module.dropout) == "Dropout(p=0.25)"
+
+
+def test_optimizer_knobs_reach_the_optimizer() -> None:
+    """The optimizer name and its YAML arguments build that optimizer with those arguments."""
+    config = TrainConfig(
+        optimizer="adamw", optimizer_config={"adamw": {"weight_decay": 0.05, "betas": [0.8, 0.9]}}
+    )
+    optimizer = build_optimizer(config)
+    assert isinstance(optimizer, optim.AdamW)
+    assert optimizer.weight_decay == 0.05 and list(optimizer.betas) == [0.8, 0.9]
