@@ -355,10 +355,14 @@ def section_layers(args: argparse.Namespace, group: list[TokenizedExample]) -> N
 def main() -> None:
     """Run the sections asked for."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default=TrainConfig().model)
-    parser.add_argument("--num-layers", type=int, default=TrainConfig().num_layers)
+    parser.add_argument("--model", default=TrainConfig().model, help="base model spec")
+    parser.add_argument(
+        "--num-layers", type=int, default=TrainConfig().num_layers, help="adapted layers, -1: all"
+    )
     parser.add_argument("--data", type=Path, default=None, help="folder with train.jsonl")
-    parser.add_argument("--lengths", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument(
+        "--lengths", type=int, nargs="+", default=[256, 512, 1024], help="section 1's lengths"
+    )
     parser.add_argument("--no-reference", action="store_true", help="skip the stock BLAS run")
     parser.add_argument("--no-layers", action="store_true", help="skip section 4")
     parser.add_argument("--only-layouts", action="store_true", help="run section 3 only")
