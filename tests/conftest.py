@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from punie_train.blas import ensure_fast_blas
+from tests.dropin import write_shout_plugin
 
 # Before any test module imports mlx: OpenBLAS makes the float32 model tests ~15x faster.
 ensure_fast_blas()
-
-import pytest
-
-from tests.dropin import write_shout_plugin
 
 
 @pytest.fixture(name="dropin_path")

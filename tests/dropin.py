@@ -39,7 +39,8 @@ def shout(path: str, workspace: Workspace) -> ShoutResult:
 
 
 TEMPLATE = """\\
-{% block query %}{{ choice(["Shout the file", "Read aloud, loudly,", "Uppercase"]) }} {{ choice(files) }}{% endblock %}
+{% block query %}{{ choice(["Shout the file", "Read aloud, loudly,", "Uppercase"]) }} \\
+{{- " " ~ choice(files) }}{% endblock %}
 {% block code %}r = shout("{{ choice(files) }}")
 print(r.text){% endblock %}
 {% block answer %}It says: {{ output }}{% endblock %}
