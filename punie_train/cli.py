@@ -7,8 +7,11 @@ has put OpenBLAS in place, so everything that imports it is imported inside ``ma
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from punie_train.blas import ensure_fast_blas
@@ -109,8 +112,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
+
+
+@contextlib.contextmanager
+def interrupt_on_signals() -> Iterator[None]:
+    """Make SIGTERM and SIGHUP stop the run like Ctrl-C, so training saves a checkpoint.
+
+    SIGINT is restored too: a shell starting a background job ignores it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = {
+        signal.SIGINT: signal.default_int_handler,
+        signal.SIGTERM: _stop_like_ctrl_c,
+        signal.SIGHUP: _stop_like_ctrl_c,
+    }
+    previous = {sig: signal.signal(sig, handler) for sig, handler in wanted.items()}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m punie_train``; returns the exit status."""
+    with interrupt_on_signals():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     blas = ensure_fast_blas()  # before anything imports mlx
     args = build_parser().parse_args(argv)
     from rich.console import Console

@@ -89,3 +89,16 @@ def test_cli_modules_do_not_import_mlx():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_sigterm_stops_like_ctrl_c() -> None:
+    """Inside main, SIGTERM raises KeyboardInterrupt (so training checkpoints); handlers restore."""
+    import os
+    import signal
+
+    from punie_train.cli import interrupt_on_signals
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"), interrupt_on_signals():
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) == before
