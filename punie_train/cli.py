@@ -11,7 +11,7 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from punie_train.blas import ensure_fast_blas
@@ -117,7 +117,7 @@ def _stop_like_ctrl_c(signum: int, frame: object) -> None:
 
 
 @contextlib.contextmanager
-def interrupt_on_signals() -> Iterator[None]:
+def interrupt_on_signals() -> Generator[None]:
     """Make SIGTERM and SIGHUP stop the run like Ctrl-C, so training saves a checkpoint.
 
     SIGINT is restored too: a shell starting a background job ignores it.
