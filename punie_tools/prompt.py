@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 from collections.abc import Iterable
 
 from punie_tools.spec import Parameter, ToolSpec
@@ -22,9 +21,7 @@ answer in plain text."""
 
 
 def _param_text(p: Parameter) -> str:
-    if p.default is inspect.Parameter.empty:
-        return p.name
-    return f"{p.name}={p.default!r}"
+    return p.name if p.required else f"{p.name}={p.default!r}"
 
 
 def group_text(specs: list[ToolSpec]) -> str:
