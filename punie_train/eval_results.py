@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
 
+from punie_train.first_call import NO_TOOL
 from punie_train.scoring import KEYWORD_PASS
 
 RUNGS: tuple[str, ...] = ("parsed", "type_checked", "ran", "tools_called", "args_right")
@@ -33,6 +34,14 @@ FAILURE_TEXT: Mapping[str, str] = {
     "args_right": "wrong arguments",
 }
 """How a query that stopped at each rung is described."""
+
+
+def expected_first(chosen: str, expected: Collection[str]) -> bool:
+    """Whether a chosen first tool is one of a query's expected tools.
+
+    The one definition of first-tool accuracy, for the model and the baseline classifier alike.
+    """
+    return chosen in expected
 
 
 @attrs.frozen
@@ -92,6 +101,16 @@ class QueryResult:
     error: str | None = None  # the harness failed (e.g. the fixture did not materialise)
 
     @property
+    def first_tool(self) -> str:
+        """The first tool the model's code called, or ``NO_TOOL``."""
+        return self.called[0] if self.called else NO_TOOL
+
+    @property
+    def first_tool_right(self) -> bool:
+        """The first tool called is one of the expected tools."""
+        return expected_first(self.first_tool, self.expected)
+
+    @property
     def latency_s(self) -> float:
         """Seconds spent generating the model's replies for this query."""
         return sum(s.seconds for s in self.steps)
@@ -124,7 +143,11 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 @attrs.frozen
 class Score:
-    """Rates (0..1) of each rung, the keyword score and latency over a group of queries."""
+    """Rates (0..1) of each rung, the keyword score and latency over a group of queries.
+
+    ``first_tool`` is the rate of queries whose first called tool is an expected one (None in
+    reports written before it was measured).
+    """
 
     name: str
     n: int
@@ -140,6 +163,7 @@ class Score:
     latency_p50: float
     latency_p95: float
     tokens_per_s: float
+    first_tool: float | None = None
 
     @classmethod
     def of(cls, name: str, results: Sequence[QueryResult]) -> Score:
@@ -163,6 +187,7 @@ class Score:
             latency_p50=percentile(latencies, 50),
             latency_p95=percentile(latencies, 95),
             tokens_per_s=sum(r.generated_tokens for r in results) / decoding if decoding else 0.0,
+            first_tool=rate(r.first_tool_right for r in results),
         )
 
 
@@ -224,6 +249,8 @@ class EvalResult:
             raw["ladder"]["strict"] = result.ladder.strict
             raw["latency_s"] = result.latency_s
             raw["keyword_pass"] = result.keyword_pass
+            raw["first_tool"] = result.first_tool
+            raw["first_tool_right"] = result.first_tool_right
         return data
 
     @classmethod

@@ -1,4 +1,8 @@
-"""The run report: report.json, report.md, report.png and the console's per-category table."""
+"""The run report: report.json, report.md, report.png, confusion.png and the console's table.
+
+The report's data model is in ``report_data.py`` (re-exported here); the pictures are drawn by
+``plot.py``, imported only when a report is written.
+"""
 
 from __future__ import annotations
 
@@ -11,129 +15,37 @@ from typing import Any
 import attrs
 import yaml
 
-from punie_train.eval_results import RUNG_TITLES, RUNGS, EvalResult, Score, structure
+from punie_train.eval_results import RUNG_TITLES, RUNGS, EvalResult, Score
+from punie_train.report_data import (
+    FirstToolRow,
+    LossPoint,
+    RunReport,
+    TrainingInfo,
+    category_rows,
+    confusion_eval,
+    first_tool_rows,
+    read_loss_log,
+    score_value,
+    summarize_manifest,
+)
+
+__all__ = [
+    "FirstToolRow",
+    "LossPoint",
+    "ReportFiles",
+    "RunReport",
+    "TrainingInfo",
+    "category_rows",
+    "console_table",
+    "first_tool_rows",
+    "read_loss_log",
+    "render_markdown",
+    "score_value",
+    "summarize_manifest",
+    "write_report",
+]
 
 FAILURE_REPLY_CHARS = 800
-
-
-@attrs.frozen
-class LossPoint:
-    """Training and/or validation loss at one iteration, as the trainer logged it."""
-
-    iteration: int
-    train_loss: float | None = None
-    val_loss: float | None = None
-
-
-@attrs.frozen
-class TrainingInfo:
-    """What training did: time, iterations, the best checkpoint and the final losses."""
-
-    wall_seconds: float
-    iterations: int
-    best_iteration: int | None = None
-    best_val_loss: float | None = None
-    final_train_loss: float | None = None
-    final_val_loss: float | None = None
-    adapter: str | None = None
-    resumed_from: int | None = None
-    tokens_per_s: float | None = None
-
-
-@attrs.frozen
-class RunReport:
-    """Everything a run learned, in one value that becomes report.json/md/png."""
-
-    created: str
-    model: str
-    run_dir: str
-    config: Mapping[str, Any] = attrs.field(factory=dict)
-    data: Mapping[str, Any] = attrs.field(factory=dict)
-    blas: Mapping[str, Any] = attrs.field(factory=dict)
-    training: TrainingInfo | None = None
-    losses: tuple[LossPoint, ...] = ()
-    base: EvalResult | None = None
-    trained: EvalResult | None = None
-
-    def evals(self) -> list[EvalResult]:
-        """The evaluations present, base first."""
-        return [e for e in (self.base, self.trained) if e is not None]
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        data = attrs.asdict(
-            self, recurse=True, filter=lambda a, _: a.name not in ("base", "trained")
-        )
-        data["base"] = self.base.to_dict() if self.base else None
-        data["trained"] = self.trained.to_dict() if self.trained else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunReport:
-        """Rebuild a report from ``to_dict()`` output."""
-        return structure(cls, data)
-
-
-_ITERATION_KEYS = ("iteration", "iter", "step")
-_TRAIN_KEYS = ("train_loss", "loss")
-_VAL_KEYS = ("val_loss", "valid_loss", "validation_loss")
-
-
-def _first(record: Mapping[str, Any], keys: Sequence[str]) -> Any:
-    return next((record[k] for k in keys if record.get(k) is not None), None)
-
-
-def read_loss_log(path: Path) -> tuple[LossPoint, ...]:
-    """Loss points from the trainer's JSONL log; lines without an iteration are skipped."""
-    if not path.is_file():
-        return ()
-    points = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a line cut short by an interrupted run
-        if not isinstance(record, dict):
-            continue
-        iteration = _first(record, _ITERATION_KEYS)
-        train, val = _first(record, _TRAIN_KEYS), _first(record, _VAL_KEYS)
-        if iteration is None or (train is None and val is None):
-            continue
-        points.append(
-            LossPoint(
-                int(iteration),
-                float(train) if train is not None else None,
-                float(val) if val is not None else None,
-            )
-        )
-    return tuple(points)
-
-
-def summarize_manifest(manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """The lines of a dataset manifest (punie_datagen's manifest.json) worth a report."""
-    counts = manifest.get("counts") or {}
-    out: dict[str, Any] = {
-        "name": manifest.get("name"),
-        "train": counts.get("train"),
-        "valid": counts.get("valid"),
-        "rejected": counts.get("rejected"),
-    }
-    for key, title in (("by_category", "train per category"), ("by_source", "train per source")):
-        table = counts.get(key)
-        if isinstance(table, Mapping):
-            out[title] = {
-                k: row.get("train", 0) for k, row in table.items() if isinstance(row, Mapping)
-            }
-    tokens = (manifest.get("tokens") or {}).get("train")
-    if isinstance(tokens, Mapping) and "mean" in tokens:
-        out["train tokens"] = {
-            k: tokens[k] for k in ("mean", "median", "p95", "max") if k in tokens
-        }
-    if sha := manifest.get("system_prompt_sha256"):
-        out["system prompt sha256"] = str(sha)[:16]
-    if plugins := manifest.get("plugins"):
-        out["plugins"] = ", ".join(map(str, plugins))
-    return {k: v for k, v in out.items() if v is not None}
 
 
 def pct(value: float | None) -> str:
@@ -144,32 +56,6 @@ def pct(value: float | None) -> str:
 def secs(value: float | None) -> str:
     """Seconds with two decimals."""
     return "—" if value is None else f"{value:.2f} s"
-
-
-def category_rows(report: RunReport) -> list[tuple[str, Score | None, Score | None]]:
-    """(category, base score, trained score) for every category, then ``overall``."""
-    names = list(dict.fromkeys(s.name for e in report.evals() for s in e.categories))
-    rows: list[tuple[str, Score | None, Score | None]] = [
-        (
-            name,
-            report.base.category(name) if report.base else None,
-            report.trained.category(name) if report.trained else None,
-        )
-        for name in names
-    ]
-    rows.append(
-        (
-            "overall",
-            report.base.overall if report.base else None,
-            report.trained.overall if report.trained else None,
-        )
-    )
-    return rows
-
-
-def score_value(score: Score | None, field: str) -> float | None:
-    """One field of a score, None when that model was not evaluated."""
-    return None if score is None else getattr(score, field)
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -217,6 +103,7 @@ def _ladder_table(result: EvalResult) -> list[str]:
         "category",
         "n",
         *(RUNG_TITLES[r] for r in (*RUNGS, "strict")),
+        "first tool",
         "keyword",
         "keyword pass",
         "latency mean",
@@ -230,6 +117,7 @@ def _ladder_table(result: EvalResult) -> list[str]:
             s.name,
             str(s.n),
             *(pct(getattr(s, r)) for r in (*RUNGS, "strict")),
+            pct(s.first_tool),
             pct(s.keyword),
             pct(s.keyword_pass),
             secs(s.latency_mean),
@@ -313,6 +201,7 @@ def render_markdown(report: RunReport) -> str:
         "query; p50/p95 of the trained model (of the base model when only it ran)."
     )
     lines.append("")
+    lines += _first_tool_section(report)
     if report.trained is not None:
         lines += ["## The seed's bar (trained model)", ""]
         lines += [f"- [{'x' if met else ' '}] {text}" for text, met in seed_bar(report.trained)]
@@ -339,6 +228,32 @@ def render_markdown(report: RunReport) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _first_tool_section(report: RunReport) -> list[str]:
+    rows = first_tool_rows(report)
+    if report.baseline is None and all(r.base is None and r.trained is None for r in rows):
+        return []
+    header = ["category", "n", "base", "trained", "classifier"]
+    table = [[r.name, str(r.n), pct(r.base), pct(r.trained), pct(r.classifier)] for r in rows]
+    lines = ["## First tool: models vs the bag-of-words classifier", "", *_table(header, table), ""]
+    text = (
+        "First tool = the first tool the code calls is one of the query's expected tools. "
+        "Classifier = TF-IDF (word 1-2-grams, character 3-5-grams) logistic regression from the "
+        "request to the first tool, fitted on the run's own train split"
+    )
+    if b := report.baseline:
+        text += f" ({b.train_examples} examples, {len(b.tools)} first tools, `{b.train_path}`)"
+    lines += [text + ": what word association alone gets right.", ""]
+    if (result := confusion_eval(report)) is not None:
+        lines += [
+            f"Chosen vs expected first tool of the {result.label} model: "
+            "[confusion.png](confusion.png)",
+            "",
+            "![confusion](confusion.png)",
+            "",
+        ]
+    return lines
+
+
 def _loss(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
@@ -354,15 +269,20 @@ def console_table(report: RunReport) -> Any:
     from rich.table import Table
 
     table = Table(title="Per category: base -> trained (latency: the trained model)")
-    header = ["category", "n", "strict", "keyword", "latency", "p50", "p95"]
+    header = ["category", "n", "strict", "first tool", "classifier", "keyword", "latency"]
+    header += ["p50", "p95"]
     for i, name in enumerate(header):
         table.add_column(name, justify="left" if i == 0 else "right")
+    classifier = {row.name: row.classifier for row in first_tool_rows(report)}
     for name, base, trained in category_rows(report):
         main = trained or base
+        clf = classifier.get(name)
         table.add_row(
             name,
             str(main.n if main else 0),
             _arrow(base, trained, "strict"),
+            _arrow(base, trained, "first_tool"),
+            "—" if clf is None else f"{100 * clf:.0f}%",
             _arrow(base, trained, "keyword"),
             *(
                 f"{score_value(main, f) or 0.0:.1f} s"
@@ -374,7 +294,11 @@ def console_table(report: RunReport) -> Any:
 
 
 def _arrow(base: Score | None, trained: Score | None, field: str) -> str:
-    values = [f"{100 * getattr(s, field):.0f}%" for s in (base, trained) if s is not None]
+    values = [
+        f"{100 * getattr(s, field):.0f}%"
+        for s in (base, trained)
+        if s is not None and getattr(s, field) is not None
+    ]
     return " -> ".join(values)
 
 
@@ -385,17 +309,24 @@ class ReportFiles:
     json: Path
     markdown: Path
     png: Path
+    confusion: Path | None = None
 
 
 def write_report(report: RunReport, directory: Path) -> ReportFiles:
-    """Write report.json, report.md and report.png into ``directory``."""
+    """Write report.json, report.md, report.png and (with an evaluation) confusion.png."""
+    from punie_train.plot import plot, plot_confusion  # matplotlib loads only when writing
+
     directory.mkdir(parents=True, exist_ok=True)
+    result = confusion_eval(report)
     files = ReportFiles(
-        directory / "report.json", directory / "report.md", directory / "report.png"
+        directory / "report.json",
+        directory / "report.md",
+        directory / "report.png",
+        directory / "confusion.png" if result is not None else None,
     )
     files.json.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
     files.markdown.write_text(render_markdown(report), encoding="utf-8")
-    from punie_train.plot import plot  # matplotlib loads only when a report is written
-
     plot(report, files.png)
+    if result is not None and files.confusion is not None:
+        plot_confusion(result, files.confusion)
     return files

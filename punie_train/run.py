@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from punie_tools import EvalQuery, Registry, RegistryError
 from punie_train.base_model import BaseModel, BaseModelError
+from punie_train.baseline import baseline_for_run
 from punie_train.blas import BlasState
 from punie_train.config import ConfigError, TrainConfig, cli_overrides, load_config
 from punie_train.eval_results import EvalResult, QueryResult
@@ -29,12 +30,12 @@ from punie_train.evaluate import (
     query_problems,
     select_queries,
 )
-from punie_train.report import (
+from punie_train.report import write_report
+from punie_train.report_data import (
     RunReport,
     TrainingInfo,
     read_loss_log,
     summarize_manifest,
-    write_report,
 )
 
 if TYPE_CHECKING:
@@ -126,6 +127,11 @@ def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | N
         return None
     if not queries:
         console.print("[yellow]warning:[/yellow] no eval queries: nothing to evaluate")
+    baseline = None
+    if queries:  # seconds: TF-IDF and a logistic regression on the run's own train split
+        names = [spec.name for spec in registry.tools()]
+        baseline, note = baseline_for_run(Path(config.data), names, queries)
+        console.print(note)
     base = None
     if not options.skip_base:
         base = evaluate_with_progress(registry, model, None, "base", queries, options, console)
@@ -141,9 +147,11 @@ def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | N
         losses=read_loss_log(options.run_dir / LOG_NAME),
         base=base,
         trained=trained,
+        baseline=baseline,
     )
     files = write_report(report, options.run_dir)
-    console.print(f"wrote {files.json}, {files.markdown} and {files.png}")
+    pictures = f"{files.png}" + (f", {files.confusion}" if files.confusion else "")
+    console.print(f"wrote {files.json}, {files.markdown}, {pictures}")
     return report
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 from rich.console import Console
 
+from punie_train.baseline import Accuracy, BaselineResult, Prediction
 from punie_train.eval_results import EvalResult, Ladder, QueryResult, Step
+from punie_train.first_call import NO_TOOL
 from punie_train.report import (
     LossPoint,
     RunReport,
@@ -19,12 +22,20 @@ from punie_train.report import (
     summarize_manifest,
     write_report,
 )
+from punie_train.report_data import confusion_counts
 
 ALL = Ladder(True, True, True, True, True)
 NONE = Ladder()
 
 
-def query(qid: str, category: str, ladder: Ladder, reply: str, seconds: float) -> QueryResult:
+def query(
+    qid: str,
+    category: str,
+    ladder: Ladder,
+    reply: str,
+    seconds: float,
+    called: tuple[str, ...] = (),
+) -> QueryResult:
     """A query result with one step."""
     return QueryResult(
         id=qid,
@@ -34,6 +45,7 @@ def query(qid: str, category: str, ladder: Ladder, reply: str, seconds: float) -
         steps=(Step(reply=reply, seconds=seconds, generated_tokens=10),),
         ladder=ladder,
         keyword_score=1.0 if ladder.strict else 0.5,
+        called=called,
         expected=("read_text",),
     )
 
@@ -57,8 +69,15 @@ def fixture_report() -> RunReport:
         "adapters/best",
         "abc",
         [
-            query("a-1", "alpha", ALL, "<tool_call>...</tool_call>", 1.0),
-            query("b-1", "beta", Ladder(parsed=True), "<tool_call>broken reply</tool_call>", 3.0),
+            query("a-1", "alpha", ALL, "<tool_call>...</tool_call>", 1.0, ("read_text",)),
+            query(
+                "b-1",
+                "beta",
+                Ladder(parsed=True),
+                "<tool_call>broken reply</tool_call>",
+                3.0,
+                ("git_log", "read_text"),
+            ),
         ],
     )
     return RunReport(
@@ -72,7 +91,21 @@ def fixture_report() -> RunReport:
         losses=(LossPoint(1, 2.5), LossPoint(2, 2.0, 1.5), LossPoint(4, 1.8, 1.7)),
         base=base,
         trained=trained,
+        baseline=BASELINE,
     )
+
+
+BASELINE = BaselineResult(
+    train_examples=50,
+    tools=("git_log", "read_text"),
+    predictions=(
+        Prediction("a-1", "alpha", "question a-1", ("read_text",), "git_log", False),
+        Prediction("b-1", "beta", "question b-1", ("read_text",), "read_text", True),
+    ),
+    overall=Accuracy("overall", 2, 1, 0.5),
+    categories=(Accuracy("alpha", 1, 0, 0.0), Accuracy("beta", 1, 1, 1.0)),
+    train_path="data/x/train.jsonl",
+)
 
 
 def test_report_round_trips_through_json(report):
@@ -174,3 +207,60 @@ def test_loss_points_survive_a_json_round_trip(tmp_path: Path):
     """A report's loss points keep their None values through JSON."""
     report = RunReport(created="now", model="m", run_dir="r", losses=(LossPoint(5, None, 1.0),))
     assert RunReport.from_dict(json.loads(json.dumps(report.to_dict()))).losses == report.losses
+
+
+def test_report_json_puts_the_classifier_beside_the_models(report, tmp_path):
+    """report.json holds the baseline and a first-tool row per category: base, trained, clf."""
+    files = write_report(report, tmp_path)
+    data = json.loads(files.json.read_text())
+    assert data["baseline"]["overall"] == {"name": "overall", "n": 2, "right": 1, "accuracy": 0.5}
+    assert data["trained"]["overall"]["first_tool"] == 0.5
+    assert data["trained"]["queries"][1]["first_tool"] == "git_log"
+    rows = {row["name"]: row for row in data["first_tool"]}
+    assert rows["alpha"] == {
+        "name": "alpha",
+        "n": 1,
+        "base": 0.0,
+        "trained": 1.0,
+        "classifier": 0.0,
+    }
+    assert rows["overall"]["classifier"] == 0.5
+    assert RunReport.from_dict(data) == report
+
+
+def test_markdown_has_the_first_tool_table_and_links_the_confusion(report):
+    """report.md compares first-tool accuracy with the classifier and shows confusion.png."""
+    text = render_markdown(report)
+    assert "## First tool: models vs the bag-of-words classifier" in text
+    assert "| category | n | base | trained | classifier |" in text
+    assert "| beta | 1 | 0.0% | 0.0% | 100.0% |" in text
+    assert "| overall | 2 | 0.0% | 50.0% | 50.0% |" in text
+    assert "50 examples, 2 first tools, `data/x/train.jsonl`" in text
+    assert "![confusion](confusion.png)" in text
+
+
+def test_write_report_writes_the_confusion_png(report, tmp_path):
+    """confusion.png is written beside the report when a model was evaluated."""
+    files = write_report(report, tmp_path)
+    assert files.confusion == tmp_path / "confusion.png"
+    assert files.confusion.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bare = write_report(RunReport(created="now", model="m", run_dir="r"), tmp_path / "bare")
+    assert bare.confusion is None
+    assert not (tmp_path / "bare" / "confusion.png").exists()
+
+
+def test_confusion_counts_rows_expected_and_columns_chosen(report):
+    """Right first tools sit on the diagonal; a query that called nothing is a (none) column."""
+    assert report.trained is not None
+    rows, columns, counts = confusion_counts(report.trained)
+    assert rows == ["read_text"]
+    assert columns == ["read_text", "git_log"]
+    assert counts == {("read_text", "read_text"): 1, ("read_text", "git_log"): 1}
+    assert report.base is not None
+    assert confusion_counts(report.base)[1] == ["read_text", NO_TOOL]
+
+
+def test_report_without_a_baseline_shows_the_models_first_tool(report):
+    """An evaluation-only run without a dataset still gets the first-tool table."""
+    text = render_markdown(attrs.evolve(report, baseline=None))
+    assert "| overall | 2 | 0.0% | 50.0% | — |" in text
