@@ -117,7 +117,7 @@ def test_shape_takes_out_values_quotes_paths_and_numbers() -> None:
     pattern = _value_pattern(["Warehouse", "Order"])
     one = shape("Why does `x` fail on line 12 of inventory/models.py? Warehouse!", pattern)
     two = shape("why does 'y' fail on line 3 of tests/test_a.py? Order", pattern)
-    three = shape("Why does \"z\" fail on line 3 of .? Order", pattern)
+    three = shape('Why does "z" fail on line 3 of .? Order', pattern)
     assert one == two == three == "why does <v> fail on line # of <v>? <v>"
 
 
