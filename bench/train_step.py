@@ -49,12 +49,12 @@ from punie_train.blas import blas_report  # noqa: E402
 from punie_train.config import TrainConfig  # noqa: E402
 from punie_train.dataset import (  # noqa: E402
     TokenizedExample,
-    epoch_groups,
     make_batch,
     read_chat_jsonl,
     tokenize_split,
 )
 from punie_train.forward import batch_arrays, batch_loss  # noqa: E402
+from punie_train.sampling import epoch_groups  # noqa: E402
 from punie_train.trainer import apply_adapters, build_optimizer  # noqa: E402
 
 TARGET_SHARE = 1.0  # section 1: every token a target, like mlx-lm without masking

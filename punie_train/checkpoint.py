@@ -38,10 +38,21 @@ _NAME = re.compile(r"^iter-(\d{7,})$")
 
 @attrs.frozen
 class Best:
-    """The best validation loss seen so far and the iteration it came from."""
+    """The best validation so far: its iteration, loss and tool-choice probe accuracy."""
 
     iteration: int
     val_loss: float
+    probe_accuracy: float | None = None
+
+    def beaten_by(self, val_loss: float, probe_accuracy: float | None) -> bool:
+        """Whether a new validation is better: higher probe accuracy, then lower loss."""
+        if (
+            probe_accuracy is not None
+            and self.probe_accuracy is not None
+            and probe_accuracy != self.probe_accuracy
+        ):
+            return probe_accuracy > self.probe_accuracy
+        return val_loss < self.val_loss
 
 
 @attrs.frozen

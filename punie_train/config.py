@@ -40,6 +40,9 @@ import yaml
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adafactor", "muon")
 FINE_TUNE_TYPES = ("lora", "dora", "full")
+LOSS_WEIGHTINGS = ("token", "turn")
+CALL_EXAMPLES = ("none", "add", "only")
+BALANCES = ("none", "tool")
 SCHEDULES = ("cosine_decay", "linear_schedule", "exponential_decay", "step_decay")
 
 UNSUPPORTED_MLX_KEYS = frozenset(
@@ -152,6 +155,41 @@ class TrainConfig:
         default=True,
         metadata=_help("Train only on assistant turns (all of them, not just the last)."),
     )
+    loss_weighting: str = attrs.field(
+        default="token",
+        metadata=_help(
+            "Spread of an example's loss: 'token' (every target token alike) or 'turn' "
+            "(every assistant turn alike, so a short call weighs as much as a long answer).",
+            choices=LOSS_WEIGHTINGS,
+        ),
+    )
+    call_weight: float = attrs.field(
+        default=1.0,
+        metadata=_help("Weight of assistant turns that call a tool, relative to other turns."),
+    )
+    call_examples: str = attrs.field(
+        default="none",
+        metadata=_help(
+            "Call examples (a chat cut after each tool call, loss on that call only): "
+            "'none', 'add' (beside the full chats) or 'only' (chats without a call stay whole).",
+            choices=CALL_EXAMPLES,
+        ),
+    )
+    balance: str = attrs.field(
+        default="none",
+        metadata=_help(
+            "'tool': every first-called tool about equally often per epoch (rare tools "
+            "repeated, common ones spread over epochs); 'none': each example once per epoch.",
+            choices=BALANCES,
+        ),
+    )
+    probe_examples: int = attrs.field(
+        default=64,
+        metadata=_help(
+            "Validation queries whose first tool the model is asked at each validation "
+            "(the tool-choice probe; it picks the best adapter with the validation loss); 0: off."
+        ),
+    )
     num_layers: int = attrs.field(
         default=-1, metadata=_help("Layers to adapt, counted from the top; -1 for all.")
     )
@@ -212,6 +250,17 @@ class TrainConfig:
             raise ConfigError(f"num_layers must be -1 (all) or positive, got {self.num_layers}")
         if self.val_batches == 0 or self.val_batches < -1:
             raise ConfigError(f"val_batches must be -1 (all) or positive, got {self.val_batches}")
+        for name, allowed in (
+            ("loss_weighting", LOSS_WEIGHTINGS),
+            ("call_examples", CALL_EXAMPLES),
+            ("balance", BALANCES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if not (self.call_weight > 0 and math.isfinite(self.call_weight)):
+            raise ConfigError(f"call_weight must be positive, got {self.call_weight}")
+        if self.probe_examples < 0:
+            raise ConfigError(f"probe_examples must be >= 0, got {self.probe_examples}")
         if self.fine_tune_type not in FINE_TUNE_TYPES:
             raise ConfigError(f"fine_tune_type must be one of {FINE_TUNE_TYPES}")
         if self.optimizer not in OPTIMIZERS:

@@ -16,13 +16,15 @@ computed once, and the rest of each example runs on its own, so nothing is padde
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
 
+TOOL_CALL_MARK = "<tool_call>"
+"""An assistant turn containing this makes a tool call."""
 MIN_SHARED_PREFIX = 16
 """Shorter common prefixes are not worth a separate pass."""
 
@@ -37,6 +39,10 @@ class TokenizedExample:
 
     tokens: np.ndarray
     mask: np.ndarray
+    weights: np.ndarray | None = None
+    """Per-token loss weights summing to 1 over the targets; None: every target alike."""
+    key: str = ""
+    """The tool decision the example teaches (for balanced sampling); "" when not known."""
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -144,25 +150,76 @@ def assistant_spans(
     return full, spans
 
 
+@attrs.frozen
+class TurnWeighting:
+    """How an example's loss is spread over its assistant turns.
+
+    ``per_turn`` False: every target token weighs the same (the mean token loss). True: each
+    trained turn weighs the same whatever its length (a 5-token call as much as a 150-token
+    answer). ``call_weight`` multiplies the turns that make a tool call.
+    """
+
+    per_turn: bool = False
+    call_weight: float = 1.0
+
+    @property
+    def uniform(self) -> bool:
+        """Whether this is the plain mean over target tokens."""
+        return not self.per_turn and self.call_weight == 1.0
+
+
 def tokenize_chat(
-    messages: Sequence[Mapping[str, str]], tokenizer: Any, *, mask_prompt: bool = True
+    messages: Sequence[Mapping[str, str]],
+    tokenizer: Any,
+    *,
+    mask_prompt: bool = True,
+    trained_turns: Collection[int] | None = None,
+    weighting: TurnWeighting | None = None,
+    key: str = "",
 ) -> TokenizedExample:
-    """Tokens of a chat (its template applied) and the mask of its assistant turns' tokens."""
+    """Tokens of a chat (its template applied) and the mask of its assistant turns' tokens.
+
+    ``trained_turns`` (indices among the assistant turns) limits the targets to those turns;
+    ``weighting`` spreads the loss over them (default: every target token alike).
+    """
     full, spans = assistant_spans(messages, tokenizer)
-    pieces: list[tuple[str, bool]] = []
+    replies = [m["content"] for m in messages if m["role"] == "assistant"]
+    pieces: list[tuple[str, int]] = []  # (text, assistant turn index or -1)
     position = 0
-    for start, end in spans:
-        pieces += [(full[position:start], False), (full[start:end], True)]
+    for turn, (start, end) in enumerate(spans):
+        trained = trained_turns is None or turn in trained_turns
+        pieces += [(full[position:start], -1), (full[start:end], turn if trained else -1)]
         position = end
-    pieces.append((full[position:], False))
+    pieces.append((full[position:], -1))
     tokens: list[int] = []
-    mask: list[bool] = []
-    for text, trained in pieces:
+    turns: list[int] = []
+    for text, turn in pieces:
         if text:
             ids = tokenizer.encode(text, add_special_tokens=False)
             tokens += ids
-            mask += [trained or not mask_prompt] * len(ids)
-    return TokenizedExample(np.array(tokens, dtype=np.int32), np.array(mask, dtype=bool))
+            turns += [turn] * len(ids)
+    turn_of = np.array(turns, dtype=np.int32)
+    mask = (turn_of >= 0) | (not mask_prompt)
+    weights = None
+    if weighting is not None and not weighting.uniform and mask_prompt:
+        weights = _turn_weights(turn_of, replies, weighting)
+    return TokenizedExample(np.array(tokens, dtype=np.int32), mask, weights, key)
+
+
+def _turn_weights(
+    turn_of: np.ndarray, replies: Sequence[str], weighting: TurnWeighting
+) -> np.ndarray | None:
+    weights = np.zeros(len(turn_of), dtype=np.float64)
+    targets = turn_of.copy()
+    targets[:1] = -1  # nothing predicts the first token
+    for turn in np.unique(targets[targets >= 0]):
+        where = targets == turn
+        weight = 1.0 / int(where.sum()) if weighting.per_turn else 1.0
+        if TOOL_CALL_MARK in replies[int(turn)]:
+            weight *= weighting.call_weight
+        weights[where] = weight
+    total = weights.sum()
+    return (weights / total).astype(np.float32) if total > 0 else None
 
 
 def tokenize_split(
@@ -183,14 +240,23 @@ def tokenize_split(
             raise DatasetError(f"{source}: example {number}: {error}") from None
         if len(example) > max_seq_length:
             truncated += 1
-            example = TokenizedExample(
-                example.tokens[:max_seq_length], example.mask[:max_seq_length]
-            )
+            example = truncate(example, max_seq_length)
         if example.n_trained == 0:
             dropped += 1
             continue
         examples.append(example)
     return TokenizedSplit(tuple(examples), truncated, dropped)
+
+
+def truncate(example: TokenizedExample, length: int) -> TokenizedExample:
+    """The first ``length`` tokens of an example (weights renormalised over what is left)."""
+    weights = example.weights
+    if weights is not None:
+        kept = weights[:length].astype(np.float64)
+        kept[:1] = 0.0
+        total = kept.sum()
+        weights = (kept / total).astype(np.float32) if total > 0 else None
+    return TokenizedExample(example.tokens[:length], example.mask[:length], weights, example.key)
 
 
 def load_split(
@@ -204,50 +270,6 @@ def load_split(
         mask_prompt=mask_prompt,
         source=str(path),
     )
-
-
-def epoch_groups(lengths: np.ndarray, group_size: int, seed: int, epoch: int) -> list[np.ndarray]:
-    """One epoch's update groups: a seeded shuffle, lengths sorted within windows, groups shuffled.
-
-    Sorting within windows of 8 groups keeps the examples of an update close in length (little
-    padding) while the windows stay random. Deterministic in (seed, epoch), so a resumed run
-    replays the same order. The last `len % group_size` examples of an epoch wait for the next.
-    """
-    count = len(lengths)
-    if count < group_size:
-        raise DatasetError(
-            f"{count} training examples, fewer than one update's {group_size} "
-            "(batch_size x grad_accumulation_steps)"
-        )
-    rng = np.random.default_rng([seed, epoch])
-    order = rng.permutation(count)
-    window = group_size * 8
-    groups: list[np.ndarray] = []
-    for start in range(0, count, window):
-        chunk = order[start : start + window]
-        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
-        groups += [
-            chunk[i : i + group_size] for i in range(0, len(chunk) - group_size + 1, group_size)
-        ]
-    return [groups[i] for i in rng.permutation(len(groups))]
-
-
-def update_group(
-    lengths: np.ndarray, group_size: int, seed: int, update: int, cache: dict[int, list[np.ndarray]]
-) -> np.ndarray:
-    """The example indices of optimizer update number `update` (0-based) in the endless stream."""
-    per_epoch = (len(lengths) // group_size * group_size) // group_size
-    epoch, index = divmod(update, max(per_epoch, 1))
-    if epoch not in cache:
-        cache.clear()
-        cache[epoch] = epoch_groups(lengths, group_size, seed, epoch)
-    return cache[epoch][index]
-
-
-def validation_subset(count: int, size: int, seed: int) -> np.ndarray:
-    """A fixed seeded subset of the validation set (all of it when `size` is -1 or too big)."""
-    order = np.random.default_rng([seed, 1 << 20]).permutation(count)
-    return order if size < 0 else order[:size]
 
 
 @attrs.frozen(eq=False)
@@ -307,7 +329,10 @@ def make_batch(
         target_index = np.nonzero(example.mask[1:])[0] + 1
         positions.append(offset + target_index - 1 - prefix_length)
         targets.append(example.tokens[target_index])
-        weights.append(np.full(len(target_index), 1.0 / (len(target_index) * update_size)))
+        if example.weights is None:
+            weights.append(np.full(len(target_index), 1.0 / (len(target_index) * update_size)))
+        else:
+            weights.append(example.weights[target_index] / update_size)
         offset += len(example) - prefix_length
     return Batch(
         prefix=examples[0].tokens[:prefix_length].copy(),

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from punie_tools import EvalQuery, Registry, RegistryError
+from punie_tools.prompt import system_prompt
 from punie_train.base_model import BaseModel, BaseModelError
 from punie_train.baseline import baseline_for_run
 from punie_train.blas import BlasState
@@ -115,7 +116,7 @@ def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | N
         adapter = existing_adapter(options)
     else:
         data = ensure_data(Path(config.data), config, registry, console)
-        summary = train_model(options, model, data, console)
+        summary = train_model(options, model, data, console, registry)
         adapter = summary.best_adapter_path
         training = training_info(summary)
         console.print(
@@ -235,34 +236,63 @@ def read_manifest(data: Path) -> dict[str, Any]:
 
 
 def train_model(
-    options: RunOptions, model: BaseModel, data: Path, console: Console
+    options: RunOptions, model: BaseModel, data: Path, console: Console, registry: Registry
 ) -> TrainSummary:
-    """Load the base model and the data, and run the trainer in the run directory."""
+    """Load the base model and the data, and run the trainer in the run directory.
+
+    The train split becomes the config's training mix (`punie_train.mix`); the validation
+    loss is over the valid split's chats as they are, and the tool-choice probe asks the
+    model for the first tool of `probe_examples` of the valid split's requests.
+    """
     from punie_train.base_model import load_model
-    from punie_train.dataset import DatasetError, load_split
+    from punie_train.dataset import DatasetError, load_split, read_chat_jsonl
+    from punie_train.mix import key_counts, training_split
+    from punie_train.probe import ToolProbe, probe_decisions
     from punie_train.trainer import TrainError, train
 
     config = options.config
+    names = [spec.name for spec in registry.tools()]
     try:
         network, tokenizer = load_model(model)
-        splits = [
-            load_split(
-                data / name,
-                tokenizer,
-                max_seq_length=config.max_seq_length,
-                mask_prompt=config.mask_prompt,
+        train_file, valid_file = (data / name for name in DATA_FILES)
+        train_split = training_split(
+            read_chat_jsonl(train_file), tokenizer, config, names, source=str(train_file)
+        )
+        counts = key_counts(train_split)
+        console.print(
+            f"training mix: {len(train_split)} examples from {train_file} "
+            f"({config.call_examples} call examples, {config.loss_weighting} weighting, "
+            f"balance {config.balance}); {len(counts)} first tools, "
+            f"{min(counts.values())}-{max(counts.values())} examples each"
+        )
+        valid_split = load_split(
+            valid_file,
+            tokenizer,
+            max_seq_length=config.max_seq_length,
+            mask_prompt=config.mask_prompt,
+        )
+        probe = None
+        if config.probe_examples:
+            probe = ToolProbe(
+                probe_decisions(
+                    read_chat_jsonl(valid_file),
+                    names,
+                    limit=config.probe_examples,
+                    seed=config.seed,
+                ),
+                system_prompt(registry.tools()),
+                names,
             )
-            for name in DATA_FILES
-        ]
         return train(
             config,
             network,
             tokenizer,
-            splits[0],
-            splits[1],
+            train_split,
+            valid_split,
             options.run_dir,
             resume=options.resume,
             console=console,
+            probe=probe,
         )
     except (BaseModelError, DatasetError, TrainError) as error:
         raise UserError(str(error)) from None

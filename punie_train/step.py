@@ -22,8 +22,9 @@ from mlx_lm.tuner.utils import build_schedule, linear_to_lora_layers
 
 from punie_train.checkpoint import Best, trainable_weights
 from punie_train.config import TrainConfig
-from punie_train.dataset import TokenizedExample, TokenizedSplit, split_batches, update_group
+from punie_train.dataset import TokenizedExample, TokenizedSplit, split_batches
 from punie_train.forward import FastPaths, batch_arrays, batch_loss
+from punie_train.sampling import update_group
 
 TOKENS_PER_PASS = 3072
 """Tokens per loss call before an update is split (bounds the activations kept for backward)."""
@@ -126,7 +127,8 @@ def run_update(
     """Run the next optimizer update and account for it in `loop`."""
     tic = time.perf_counter()
     steps = min(config.grad_accumulation_steps, config.iters - loop.iteration)
-    group = update_group(lengths, per_update, config.seed, loop.update, order_cache)
+    keys = [e.key for e in split] if config.balance == "tool" else None
+    group = update_group(lengths, per_update, config.seed, loop.update, order_cache, keys)
     examples = [split[int(i)] for i in group[: steps * config.batch_size]]
     mx.random.seed(config.seed * 1_000_003 + loop.update + 1)  # dropout: a function of the update
     loss = mx.array(0.0)

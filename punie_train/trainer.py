@@ -50,9 +50,11 @@ from punie_train.checkpoint import (
     write_adapter,
 )
 from punie_train.config import TrainConfig
-from punie_train.dataset import TokenizedSplit, tokenize_split, validation_subset
+from punie_train.dataset import TokenizedSplit, tokenize_split
 from punie_train.forward import batch_loss, check_fast_paths
+from punie_train.probe import ToolProbe
 from punie_train.progress import LOG_NAME, EventLog, TrainProgress
+from punie_train.sampling import validation_subset
 from punie_train.step import (
     LoopState,
     TrainError,
@@ -73,7 +75,9 @@ __all__ = [
 ]
 
 ReportCallback = Callable[[dict[str, Any]], None]
-RESUMABLE_CHANGES = frozenset({"steps_per_report", "steps_per_eval", "save_every", "model", "data"})
+RESUMABLE_CHANGES = frozenset(
+    {"steps_per_report", "steps_per_eval", "save_every", "model", "data", "probe_examples"}
+)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -93,6 +97,7 @@ class TrainSummary:
     updates: int
     best_iteration: int | None
     best_val_loss: float | None
+    best_probe_accuracy: float | None
     final_train_loss: float | None
     final_val_loss: float | None
     adapter_path: Path
@@ -149,6 +154,7 @@ def train(
     resume: bool = False,
     on_report: ReportCallback | None = None,
     console: Console | None = None,
+    probe: ToolProbe | None = None,
 ) -> TrainSummary:
     """Fine-tune `model` in place on `train_set`; see the module docstring for the contract."""
     started = time.perf_counter()
@@ -219,27 +225,38 @@ def train(
         tic = time.perf_counter()
         loss = validation_loss(model, val_examples, fast)
         mx.clear_cache()  # the validation pass's buffers are not needed again soon
-        improved = loop.best is None or loss < loop.best.val_loss
+        val_s = time.perf_counter() - tic
+        # The untrained model's choice is known (none): no probe at iteration 0.
+        probed = probe.run(model, tokenizer) if probe is not None and loop.iteration else None
+        accuracy = probed.accuracy if probed is not None else None
+        improved = loop.best is None or loop.best.beaten_by(loss, accuracy)
         if improved:
-            loop.best = Best(loop.iteration, loss)
+            loop.best = Best(loop.iteration, loss, accuracy)
             write_adapter(
                 best_dir,
                 trainable_weights(model),
                 config,
-                {"iteration": loop.iteration, "val_loss": loss},
+                {"iteration": loop.iteration, "val_loss": loss, "probe_accuracy": accuracy},
             )
         loop.final_val_loss = loss
-        event = {
+        event: dict[str, Any] = {
             "event": "val",
             "iteration": loop.iteration,
             "val_loss": loss,
             "best": improved,
-            "val_s": time.perf_counter() - tic,
+            "val_s": val_s,
         }
+        if probed is not None:
+            event |= {
+                "probe_accuracy": probed.accuracy,
+                "probe_n": probed.n,
+                "probe_s": probed.seconds,
+            }
         if progress is not None:
-            progress.note(
-                f"iter {loop.iteration}: val loss {loss:.3f}" + (" (best)" if improved else "")
-            )
+            note = f"iter {loop.iteration}: val loss {loss:.3f}"
+            if probed is not None:
+                note += f", first tool {probed.accuracy:.1%} of {probed.n}"
+            progress.note(note + (" (best)" if improved else ""))
         emit(event)
 
     def save(kind: str = "save") -> Path | None:
@@ -330,6 +347,7 @@ def train(
         updates=loop.update,
         best_iteration=loop.best.iteration if loop.best else None,
         best_val_loss=loop.best.val_loss if loop.best else None,
+        best_probe_accuracy=loop.best.probe_accuracy if loop.best else None,
         final_train_loss=loop.final_train_loss,
         final_val_loss=loop.final_val_loss,
         adapter_path=final_dir,

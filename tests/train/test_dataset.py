@@ -14,15 +14,14 @@ from punie_train.dataset import (
     MIN_SHARED_PREFIX,
     DatasetError,
     TokenizedExample,
-    epoch_groups,
     load_split,
     make_batch,
     read_chat_jsonl,
     split_batches,
     tokenize_chat,
     tokenize_split,
-    update_group,
 )
+from punie_train.sampling import epoch_groups, update_group
 from tests.train.tiny import build_tokenizer, chats
 
 

@@ -1,0 +1,173 @@
+"""The training mix: which token sequences a run trains on, and how their loss is weighed.
+
+A chat of the dataset can be trained whole (every assistant turn a target) or cut at each
+tool call: one short example per calling turn, ending with the code line that makes the
+first tool call (its arguments included), the loss on that turn alone. That is the
+decision the model must get right, without the rest of the code, the tool output and the
+answer prose that make up most of a chat's tokens (a causal model trains on a prefix as
+well as on the whole: nothing after the cut is taught either way).
+`TrainConfig.call_examples` picks full chats, call examples, or both; `loss_weighting` and
+`call_weight` spread each example's loss over its assistant turns; each example carries the
+tool its (last) call starts with, for `TrainConfig.balance`.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from punie_tools.codemode import parse_tool_call
+from punie_train.config import TrainConfig
+from punie_train.dataset import (
+    TOOL_CALL_MARK,
+    DatasetError,
+    TokenizedExample,
+    TokenizedSplit,
+    TurnWeighting,
+    tokenize_chat,
+    truncate,
+)
+from punie_train.first_call import NO_TOOL, first_tool
+
+Chat = Sequence[Mapping[str, str]]
+
+
+def weighting(config: TrainConfig) -> TurnWeighting:
+    """The loss weighting the config asks for."""
+    return TurnWeighting(per_turn=config.loss_weighting == "turn", call_weight=config.call_weight)
+
+
+def call_cuts(messages: Chat) -> list[tuple[int, int]]:
+    """(message index, assistant turn index) of every assistant turn that makes a tool call."""
+    cuts = []
+    turn = 0
+    for index, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        if TOOL_CALL_MARK in message["content"]:
+            cuts.append((index, turn))
+        turn += 1
+    return cuts
+
+
+def chat_key(messages: Chat, tool_names: Collection[str]) -> str:
+    """The first tool the chat's first calling turn uses (``NO_TOOL`` for a chat without)."""
+    cuts = call_cuts(messages)
+    return first_tool(messages[cuts[0][0]]["content"], tool_names) if cuts else NO_TOOL
+
+
+def call_line_end(reply: str, tool_names: Collection[str]) -> int | None:
+    """Offset in `reply` just past the code line where its first tool call ends; None if none."""
+    call = parse_tool_call(reply)
+    code = call.parameters.get("code") if call is not None else None
+    start = reply.find(code) if code else -1
+    if not code or start < 0:
+        return None
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in tool_names
+    ]
+    if not calls:
+        return None
+    first = min(calls, key=lambda node: (node.lineno, node.col_offset))
+    lines = code.split("\n")
+    end_line = first.end_lineno or first.lineno
+    return start + sum(len(line) + 1 for line in lines[: end_line - 1]) + len(lines[end_line - 1])
+
+
+def cut_example(
+    messages: Chat,
+    index: int,
+    turn: int,
+    tokenizer: Any,
+    config: TrainConfig,
+    tool_names: Collection[str],
+) -> TokenizedExample:
+    """The chat up to assistant message `index`, that reply cut after its first tool call."""
+    reply = messages[index]["content"]
+    end = call_line_end(reply, tool_names)
+    head = [*messages[:index], {"role": "assistant", "content": reply[:end]}]
+    example = tokenize_chat(
+        head if end is not None else messages[: index + 1],
+        tokenizer,
+        mask_prompt=config.mask_prompt,
+        trained_turns={turn},
+        weighting=weighting(config),
+        key=first_tool(reply, tool_names),
+    )
+    if end is None:
+        return example
+    # Drop the end-of-turn token the template put after the cut reply: the reply goes on.
+    last = int(np.nonzero(example.mask)[0][-1])
+    return truncate(example, last)
+
+
+def chat_examples(
+    messages: Chat,
+    tokenizer: Any,
+    config: TrainConfig,
+    tool_names: Collection[str],
+) -> list[TokenizedExample]:
+    """The examples one chat gives under the config's mix (before truncation)."""
+    spread = weighting(config)
+    cuts = call_cuts(messages) if config.call_examples != "none" else []
+    examples = []
+    if config.call_examples != "only" or not cuts:
+        examples.append(
+            tokenize_chat(
+                messages,
+                tokenizer,
+                mask_prompt=config.mask_prompt,
+                weighting=spread,
+                key=chat_key(messages, tool_names),
+            )
+        )
+    examples += [
+        cut_example(messages, index, turn, tokenizer, config, tool_names) for index, turn in cuts
+    ]
+    return examples
+
+
+def training_split(
+    chats: Sequence[Chat],
+    tokenizer: Any,
+    config: TrainConfig,
+    tool_names: Collection[str],
+    *,
+    source: str = "train",
+) -> TokenizedSplit:
+    """Every chat's examples under the config's mix, truncated to `max_seq_length`."""
+    examples = []
+    truncated = dropped = 0
+    for number, messages in enumerate(chats, start=1):
+        try:
+            made = chat_examples(messages, tokenizer, config, tool_names)
+        except DatasetError as error:
+            raise DatasetError(f"{source}: example {number}: {error}") from None
+        for example in made:
+            if len(example) > config.max_seq_length:
+                truncated += 1
+                example = truncate(example, config.max_seq_length)
+            if example.n_trained == 0:
+                dropped += 1
+                continue
+            examples.append(example)
+    return TokenizedSplit(tuple(examples), truncated, dropped)
+
+
+def key_counts(split: TokenizedSplit) -> dict[str, int]:
+    """How many examples teach each tool (for the console and the log)."""
+    counts: dict[str, int] = {}
+    for example in split:
+        counts[example.key] = counts.get(example.key, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
