@@ -1,4 +1,4 @@
-"""Command line: ``python -m punie_tools {tools,prompt,stubs,exec,agent}``."""
+"""Command line: ``python -m punie_tools {tools,prompt,stubs,exec,agent,mcp,acp}``."""
 
 from __future__ import annotations
 
@@ -116,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_exec)
     _add_agent(sub)
+    _add_protocol_servers(sub)
     return parser
 
 
@@ -125,6 +126,13 @@ def _add_agent(sub: argparse._SubParsersAction) -> None:
     except ImportError:
         return
     add_agent_parser(sub)
+
+
+def _add_protocol_servers(sub: argparse._SubParsersAction) -> None:
+    from punie_tools.serve_cli import add_acp_parser, add_mcp_parser
+
+    add_mcp_parser(sub)
+    add_acp_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
