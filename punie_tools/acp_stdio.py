@@ -6,9 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import os
+import queue
 import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 from acp import run_agent
@@ -66,26 +69,63 @@ def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+ReplyFn = Callable[[Sequence[Message]], str]
+
+
+class ModelThread:
+    """A streaming model whose loading and every generation run on one thread.
+
+    mlx keeps its streams per thread, so the model must stay on the thread that loaded it;
+    prompts from any thread queue here. ``load`` gets the token callback and returns the
+    reply function.
+    """
+
+    def __init__(self, load: Callable[[TokenSink], ReplyFn]) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Sequence[Message], TokenSink, Future[str]]]
+        self._jobs = queue.SimpleQueue()
+        ready: Future[None] = Future()
+        threading.Thread(target=self._main, args=(load, ready), daemon=True, name="model").start()
+        ready.result()  # a loading error is raised here
+
+    def _main(self, load: Callable[[TokenSink], ReplyFn], ready: Future[None]) -> None:
+        sinks: list[TokenSink] = []
+
+        def forward(token: str) -> None:
+            if sinks:
+                sinks[-1](token)
+
+        try:
+            reply = load(forward)
+        except BaseException as exc:
+            ready.set_exception(exc)
+            return
+        ready.set_result(None)
+        while True:
+            messages, on_token, done = self._jobs.get()
+            sinks.append(on_token)
+            try:
+                done.set_result(reply(messages))
+            except BaseException as exc:  # GenerationCancelled goes back to the caller
+                done.set_exception(exc)
+            finally:
+                sinks.pop()
+
+    def __call__(self, messages: Sequence[Message], on_token: TokenSink) -> str:
+        """The reply to ``messages``, its pieces sent to ``on_token`` as they are decoded."""
+        done: Future[str] = Future()
+        self._jobs.put((messages, on_token, done))
+        return done.result()
+
+
 def streaming_chat_model(model: str | None, adapter: str | None, max_tokens: int) -> StreamingModel:
-    """The model the terminal agent uses (``punie_train.chat_model``), tokens to a sink."""
+    """The model the terminal agent uses (``punie_train.chat_model``) on its own thread."""
     from punie_train.chat_model import chat_model
 
-    sink: list[TokenSink] = []
-
-    def forward(token: str) -> None:
-        if sink:
-            sink[-1](token)
-
-    fn = chat_model(model=model, adapter=adapter, max_tokens=max_tokens, on_token=forward)
-
-    def call(messages: Sequence[Message], on_token: TokenSink) -> str:
-        sink.append(on_token)
-        try:
-            return fn(messages)
-        finally:
-            sink.pop()
-
-    return call
+    return ModelThread(
+        lambda on_token: chat_model(
+            model=model, adapter=adapter, max_tokens=max_tokens, on_token=on_token
+        )
+    )
 
 
 def cmd_acp(args: argparse.Namespace) -> int:
