@@ -131,9 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         manifest = build_dataset(options, reporter=reporter)
     except (DatasetFileError, RegistryError, OSError) as exc:
+        # A malformed transcript (file:line: what is wrong), clashing plugins, an unwritable
+        # --out: all fixable by the user, so one line and status 2, like a bad option.
         reporter.close()
         console.print(f"[red]error:[/red] {exc}", highlight=False)
-        return 1
+        return 2
     finally:
         reporter.close()
     console.print(summary_table(manifest))

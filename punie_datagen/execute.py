@@ -3,6 +3,13 @@
 Each job renders its template, runs every code block in the sandbox on a fresh copy of
 the fixture, renders the follow-up blocks and the answer from the real output, then runs
 the same code on a second fresh copy; any difference rejects the example.
+
+Time limits (a tool's timeout, the language server's, the sandbox's) are the one way machine
+load could decide an example: a job during which one stopped anything is discarded and run
+again from scratch with every time limit ``TIME_SCALES`` times longer; if one still stops it,
+the example is rejected at stage ``limit`` with the limit named. The retries are listed in
+``timings.json`` (they depend on load), the rejections in the manifest. Limits that count
+work (tool calls, memory, output size) give the same result at any load and act as usual.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from punie_datagen.render import (
     draft,
     template_key,
 )
+from punie_tools import timelimits
 from punie_tools.codemode import format_tool_call, format_tool_response
 from punie_tools.prompt import system_prompt
 from punie_tools.registry import Registry
@@ -34,6 +42,7 @@ from punie_tools.templates import ExampleTemplate
 from punie_tools.workspace import Workspace
 
 Outcome = Example | Rejection
+TIME_SCALES = (1.0, 10.0)  # time limits of the first run of a job, then of its one retry
 
 
 class Reject(Exception):
@@ -136,17 +145,33 @@ def _difference(before: str, after: str) -> str:
 
 @attrs.frozen
 class Executed:
-    """A job's outcome and the seconds it took (timing is never part of the dataset)."""
+    """A job's outcome, the seconds it took and the time limit that made it retry, if one did
+    (timing is never part of the dataset)."""
 
     job: Job
     outcome: Outcome
     seconds: float
+    retried: str | None = None
+
+
+def run_within_limits(job: Job, ctx: Context) -> tuple[Outcome, str | None]:
+    """``run_job`` under ``TIME_SCALES``: the outcome and the limit that forced a retry."""
+    retried: str | None = None
+    last = ""
+    for scale in TIME_SCALES:
+        with timelimits.watch(scale) as hits:
+            outcome = run_job(job, ctx)
+        if not hits:
+            return outcome, retried
+        retried, last = retried or hits[0], hits[0]
+    reason = f"a time limit stopped it even x{TIME_SCALES[-1]:g} longer: {last}"
+    return Rejection(job.id, "generated", "limit", reason, job.category), retried
 
 
 def _timed(job: Job, ctx: Context) -> Executed:
     started = time.perf_counter()
-    outcome = run_job(job, ctx)
-    return Executed(job, outcome, time.perf_counter() - started)
+    outcome, retried = run_within_limits(job, ctx)
+    return Executed(job, outcome, time.perf_counter() - started, retried)
 
 
 _WORKER: Context | None = None

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from punie_datagen.example import Example, messages_from_json
+from punie_tools import atomic
 
 
 class DatasetFileError(ValueError):
@@ -44,20 +43,8 @@ def sha256_file(path: Path) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write a file through a temporary file and ``os.replace`` (never half written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a dataset is an ordinary file
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a file aside, fsync it and ``os.replace`` it into place (never half written)."""
+    atomic.write_text(Path(path), text)
 
 
 def write_examples(path: Path, examples: Iterable[Example]) -> None:

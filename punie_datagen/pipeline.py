@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from punie_datagen import manifest as mf
+from punie_datagen import output
 from punie_datagen.codecheck import DIRECT_SUFFIX, called_tools
 from punie_datagen.example import Example, Rejection
 from punie_datagen.execute import Outcome, execute_jobs
@@ -27,7 +28,7 @@ from punie_tools.registry import Registry
 from punie_tools.spec import ToolSpec
 from punie_tools.stubs import stubs
 
-TIMINGS = "timings.json"
+TIMINGS = output.TIMINGS
 
 
 class Reporter:
@@ -147,6 +148,7 @@ def build_dataset(
 
     report.stage("writing")
     out = options.out
+    output.begin(out)  # a build killed from here on is detected by output.dataset_problem
     write_examples(out / "train.jsonl", merged.train)
     write_examples(out / "valid.jsonl", merged.valid)
     files = {
@@ -199,11 +201,13 @@ def build_dataset(
         "workers": options.workers,
         "seconds": timings,
         "generated_jobs": len(plan.jobs),
+        "retried_after_a_time_limit": {e.job.id: e.retried for e in executed if e.retried},
         "job_seconds_by_template": {
             k: {"jobs": len(v), "total": round(sum(v), 3)} for k, v in sorted(per_template.items())
         },
     }
     write_atomic(out / TIMINGS, json.dumps(timing_data, indent=2, sort_keys=True) + "\n")
+    output.finish(out)
     return manifest
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pydantic_monty as monty
 
+from punie_tools import timelimits
 from punie_tools.spec import ToolSpec
 from punie_tools.workspace import Workspace, WorkspaceError
 
@@ -139,7 +140,7 @@ class Sandbox:
         error: str | None = None
         type_errors: str | None = None
         limits: monty.ResourceLimits = {
-            "max_feed_duration_secs": self.limits.seconds,
+            "max_feed_duration_secs": timelimits.seconds(self.limits.seconds),
             "max_memory": self.limits.memory_bytes,
             "max_recursion_depth": self.limits.recursion_depth,
         }
@@ -160,6 +161,8 @@ class Sandbox:
             error = f"the sandbox stopped: {exc}"
         except monty.MontyError as exc:
             error = f"{type(exc).__name__}: {exc}"
+        if error is not None and "time limit" in error:
+            timelimits.hit(f"the sandbox: {error}")
         output = out.output
         if len(output) > self.limits.output_chars:
             cut = self.limits.output_chars

@@ -7,14 +7,14 @@ An adapter directory holds `adapters.safetensors` (the trainable weights) and
 A checkpoint (`<run>/checkpoints/iter-0000100/`) adds the optimizer state (Adam moments, step,
 learning rate) and `state.json` (iteration, update count, best validation so far, config), which
 is all a resumed run needs to continue exactly: the data order and dropout are functions of the
-seed and the update number. Each is built in a temporary directory and renamed into place, so a
-crash never leaves a half-written one; the two newest are kept.
+seed and the update number. Adapters and checkpoints are built in a hidden directory beside,
+every file fsynced, and swapped into place whole (`punie_tools.atomic`), so a crash, even
+SIGKILL, never leaves a half-written one; the two newest checkpoints are kept.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -26,6 +26,7 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx.utils import tree_flatten, tree_unflatten
 
+from punie_tools import atomic
 from punie_train.config import TrainConfig
 
 ADAPTER_WEIGHTS = "adapters.safetensors"
@@ -91,6 +92,19 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
+def _fill_adapter(
+    directory: Path, weights: dict[str, mx.array], config: TrainConfig, extra: dict[str, Any]
+) -> None:
+    mx.save_safetensors(str(directory / ADAPTER_WEIGHTS), _in_order(weights))
+    _write_json(directory / ADAPTER_CONFIG, adapter_config(config, extra))
+
+
+def _in_order(arrays: dict[str, mx.array]) -> dict[str, mx.array]:
+    """Arrays inserted by name: mlx lays a file out in insertion order, so equal state (fresh or
+    resumed) gives equal bytes."""
+    return dict(sorted(arrays.items(), key=lambda item: item[0]))
+
+
 def trainable_weights(model: nn.Module) -> dict[str, mx.array]:
     """The weights a run changes (LoRA matrices, or whole layers for a full fine-tune)."""
     return dict(tree_flatten(model.trainable_parameters()))
@@ -99,14 +113,14 @@ def trainable_weights(model: nn.Module) -> dict[str, mx.array]:
 def write_adapter(
     directory: Path, weights: dict[str, mx.array], config: TrainConfig, extra: dict[str, Any]
 ) -> Path:
-    """Write (replace) an mlx-lm adapter directory; each file appears whole or not at all."""
-    directory.mkdir(parents=True, exist_ok=True)
-    staged_weights = directory / f".{ADAPTER_WEIGHTS}.tmp.safetensors"
-    mx.save_safetensors(str(staged_weights), weights)
-    staged_config = directory / f".{ADAPTER_CONFIG}.tmp"
-    _write_json(staged_config, adapter_config(config, extra))
-    os.replace(staged_weights, directory / ADAPTER_WEIGHTS)
-    os.replace(staged_config, directory / ADAPTER_CONFIG)
+    """Write (replace) an mlx-lm adapter directory: built aside, swapped in whole."""
+    atomic.remove_stale(directory)  # what a killed writer left; the run lock makes it ours
+    staging = atomic.staging_dir(directory)
+    try:
+        _fill_adapter(staging, weights, config, extra)
+        atomic.replace_dir(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return directory
 
 
@@ -129,10 +143,12 @@ def save_checkpoint(
     root = checkpoint_root(run_dir)
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"iter-{iteration:07d}"
+    tidy(run_dir)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     try:
-        write_adapter(staging, weights, config, {"iteration": iteration})
-        mx.save_safetensors(str(staging / OPTIMIZER_STATE), dict(tree_flatten(optimizer_state)))
+        _fill_adapter(staging, weights, config, {"iteration": iteration})
+        state = _in_order(dict(tree_flatten(optimizer_state)))
+        mx.save_safetensors(str(staging / OPTIMIZER_STATE), state)
         _write_json(
             staging / STATE,
             {
@@ -142,19 +158,33 @@ def save_checkpoint(
                 "config": config.to_mapping(),
             },
         )
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
+        atomic.replace_dir(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for old in list_checkpoints(run_dir)[:-KEEP]:
-        shutil.rmtree(old.path, ignore_errors=True)
+    tidy(run_dir)
     return final
+
+
+def tidy(run_dir: Path) -> None:
+    """Delete staging directories a killed run left and all but the newest checkpoints.
+
+    Only the run holding the run directory's lock may call it.
+    """
+    root = checkpoint_root(run_dir)
+    if not root.is_dir():
+        return
+    for leftover in root.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for old in list_checkpoints(run_dir)[:-KEEP]:
+        gone = Path(tempfile.mkdtemp(prefix=".staging-", dir=root)) / old.path.name
+        old.path.rename(gone)  # out of sight at once, then deleted
+        shutil.rmtree(gone.parent, ignore_errors=True)
 
 
 def _read(path: Path) -> Checkpoint | None:
     match = _NAME.match(path.name)
-    if not match or not (path / STATE).is_file():
+    needed = (STATE, ADAPTER_WEIGHTS, ADAPTER_CONFIG, OPTIMIZER_STATE)
+    if not match or not all((path / name).is_file() for name in needed):
         return None
     try:
         state = json.loads((path / STATE).read_text(encoding="utf-8"))

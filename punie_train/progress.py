@@ -4,7 +4,9 @@ Every report is one JSON object per line in `<run>/train_log.jsonl`:
 `{"event": "train", "iteration", "update", "train_loss", "learning_rate", "tokens_per_s",
 "trained_tokens_per_s", "elapsed_s"}`, `{"event": "val", "iteration", "val_loss", "best", "val_s"}`
 and `{"event": "save", "iteration", "path"}`. A resumed run first drops the lines past its
-checkpoint, so the log always describes one uninterrupted run.
+checkpoint, so the log always describes one uninterrupted run. Each line is appended with one
+fsynced write and rewrites are atomic, so a crash can tear at most the last line, which
+`EventLog.read` skips.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from punie_tools import atomic
+
 LOG_NAME = "train_log.jsonl"
 
 
@@ -35,9 +39,8 @@ class EventLog:
         self.path = path
 
     def append(self, event: dict[str, Any]) -> None:
-        """Write one event as a line and flush it."""
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(event) + "\n")
+        """Append one event as a line with a single write, flushed to disk."""
+        atomic.append_line(self.path, json.dumps(event))
 
     def read(self) -> list[dict[str, Any]]:
         """All events so far (a torn last line from a crash is skipped)."""
@@ -54,10 +57,7 @@ class EventLog:
     def truncate_after(self, iteration: int) -> None:
         """Drop events past `iteration` (work lost when a run stopped after its checkpoint)."""
         kept = [e for e in self.read() if int(e.get("iteration", 0)) <= iteration]
-        text = "".join(json.dumps(e) + "\n" for e in kept)
-        staged = self.path.with_suffix(".tmp")
-        staged.write_text(text, encoding="utf-8")
-        staged.replace(self.path)
+        atomic.write_text(self.path, "".join(json.dumps(e) + "\n" for e in kept))
 
 
 class TrainProgress:

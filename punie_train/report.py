@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 import yaml
 
+from punie_tools import atomic
 from punie_train.eval_results import RUNG_TITLES, RUNGS, EvalResult, Score
 from punie_train.report_data import (
     FirstToolRow,
@@ -324,9 +325,11 @@ def write_report(report: RunReport, directory: Path) -> ReportFiles:
         directory / "report.png",
         directory / "confusion.png" if result is not None else None,
     )
-    files.json.write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
-    files.markdown.write_text(render_markdown(report), encoding="utf-8")
-    plot(report, files.png)
+    # Each file is written aside and renamed: a crash leaves the old report or the new one.
+    atomic.write_text(files.json, json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+    atomic.write_text(files.markdown, render_markdown(report))
+    atomic.write_with(files.png, lambda path: plot(report, path))
     if result is not None and files.confusion is not None:
-        plot_confusion(result, files.confusion)
+        confusion = files.confusion
+        atomic.write_with(confusion, lambda path: plot_confusion(result, path))
     return files

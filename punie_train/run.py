@@ -38,6 +38,7 @@ from punie_train.report_data import (
     read_loss_log,
     summarize_manifest,
 )
+from punie_train.runlock import RunDirBusy, RunLock
 
 if TYPE_CHECKING:
     from punie_train.trainer import TrainSummary
@@ -96,7 +97,23 @@ class RunOptions:
 
 
 def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | None:
-    """Train (unless skipped), evaluate base and trained, write the report; return it."""
+    """Train (unless skipped), evaluate base and trained, write the report; return it.
+
+    The run holds the run directory's lock (`punie_train.runlock`) from start to end.
+    """
+    try:
+        lock = RunLock(options.run_dir).acquire()
+    except RunDirBusy as busy:
+        raise UserError(str(busy)) from None
+    try:
+        if (stale := lock.stale_message()) is not None:
+            console.print(f"[yellow]warning:[/yellow] {stale}", soft_wrap=True)
+        return _run(options, blas, console)
+    finally:
+        lock.release()
+
+
+def _run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | None:
     from punie_train.blas import blas_report  # measures with mlx: after ensure_fast_blas()
 
     speed = blas_report()
@@ -189,13 +206,30 @@ def pick_queries(registry: Registry, options: RunOptions, console: Console) -> l
 
 
 def ensure_data(data: Path, config: TrainConfig, registry: Registry, console: Console) -> Path:
-    """The dataset folder, built with punie_datagen when it does not exist or is empty."""
+    """The dataset folder; only the default one is built (or rebuilt) when missing.
+
+    A folder a killed punie_datagen left half written (`punie_datagen.output`) is never read.
+    """
+    from punie_datagen.output import BUILDING, dataset_problem
+
     if data.is_file():
         raise UserError(
             f"--data {data} is a file: give the folder holding {' and '.join(DATA_FILES)}"
         )
-    present = [name for name in (*DATA_FILES, "manifest.json") if (data / name).is_file()]
+    default = data == Path(attrs.fields(TrainConfig).data.default)
+    build = f"build it with python -m punie_datagen --out {data}"
+    present = [n for n in (*DATA_FILES, "manifest.json", BUILDING) if (data / n).is_file()]
     if not present:
+        if not default:
+            state = "does not exist" if not data.exists() else "holds no dataset"
+            raise UserError(f"--data {data} {state}: {build}, or leave --data out")
+        build_data(data, config, registry, console)
+        return data
+    problem = dataset_problem(data)
+    if problem is not None:
+        if not default:
+            raise UserError(f"{problem}: {build} again")
+        console.print(f"[yellow]warning:[/yellow] {problem}: building it again", soft_wrap=True)
         build_data(data, config, registry, console)
         return data
     missing = [name for name in DATA_FILES if not (data / name).is_file()]
@@ -212,7 +246,7 @@ def build_data(data: Path, config: TrainConfig, registry: Registry, console: Con
     from punie_datagen import DatagenOptions, DatasetFileError, build_dataset
     from punie_datagen.cli import ConsoleReporter, summary_table
 
-    console.print(f"[bold]no dataset in {data}: building it with punie_datagen[/bold]")
+    console.print(f"[bold]building the dataset in {data} with punie_datagen[/bold]")
     reporter = ConsoleReporter(console)
     try:
         manifest = build_dataset(

@@ -42,10 +42,12 @@ import numpy as np
 from mlx.utils import tree_flatten
 from rich.console import Console
 
+from punie_tools import atomic
 from punie_train.checkpoint import (
     Best,
     latest_checkpoint,
     save_checkpoint,
+    tidy,
     trainable_weights,
     write_adapter,
 )
@@ -173,6 +175,9 @@ def train(
     optimizer = build_optimizer(config)
     optimizer.init(model.trainable_parameters())
     log = EventLog(run_dir / LOG_NAME)
+    for name in (LOG_NAME, "train_config.yaml"):  # what a killed run left (the run lock's)
+        atomic.remove_stale(run_dir / name)
+    tidy(run_dir)
     final_dir, best_dir = _output_dirs(config, run_dir)
     loop = LoopState(update=0, iteration=0, best=None)
     if checkpoint is not None:
@@ -194,7 +199,7 @@ def train(
             model.load_weights(config.resume_adapter_file, strict=False)
         log.truncate_after(-1)  # a fresh run's log starts empty
     resumed_from = checkpoint.iteration if checkpoint else None
-    (run_dir / "train_config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+    atomic.write_text(run_dir / "train_config.yaml", config.to_yaml())
     mx.eval(model.parameters(), optimizer.state)
 
     lengths = train_split.lengths

@@ -27,7 +27,7 @@ from punie_git.results import (
     GitLogResult,
     GitStatusResult,
 )
-from punie_tools import Workspace, WorkspaceError
+from punie_tools import Workspace, WorkspaceError, timelimits
 
 __all__ = [
     "DiffFile",
@@ -70,6 +70,7 @@ class _Repo:
 
     def run(self, *args: str) -> str:
         """Run ``git args`` in the directory; GitError with git's message if it fails."""
+        limit = timelimits.seconds(GIT_TIMEOUT)
         try:
             done = subprocess.run(
                 [self.git, *args],
@@ -77,11 +78,12 @@ class _Repo:
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 capture_output=True,
-                timeout=GIT_TIMEOUT,
+                timeout=limit,
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise GitError(f"git {args[0]} took longer than {GIT_TIMEOUT:g} s") from None
+            timelimits.hit(f"git {args[0]} took longer than {limit:g} s")
+            raise GitError(f"git {args[0]} took longer than {limit:g} s") from None
         except OSError as exc:
             raise GitError(f"cannot run git: {exc}") from None
         if done.returncode != 0:

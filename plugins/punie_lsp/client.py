@@ -28,6 +28,7 @@ from pygls.lsp.client import LanguageClient
 from pygls.protocol import default_converter
 
 from punie_lsp.files import SourceFiles
+from punie_tools import timelimits
 
 if TYPE_CHECKING:
     import cattrs
@@ -70,12 +71,12 @@ def server_command() -> list[str]:
 
 
 def request_timeout() -> float:
-    """Seconds one request may take (``PUNIE_LSP_TIMEOUT``, default 30)."""
+    """Seconds one request may take (``PUNIE_LSP_TIMEOUT``, default 30; scaled by the host)."""
     try:
         value = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT))
     except ValueError:
-        return DEFAULT_TIMEOUT
-    return value if value > 0 else DEFAULT_TIMEOUT
+        value = DEFAULT_TIMEOUT
+    return timelimits.seconds(value if value > 0 else DEFAULT_TIMEOUT)
 
 
 def _converter() -> cattrs.Converter:
@@ -144,6 +145,7 @@ class LspClient:
         except concurrent.futures.TimeoutError:
             future.cancel()
             self._unresponsive = True
+            timelimits.hit(f"the language server took longer than {timeout:g} s for {what}")
             raise LspError(
                 f"the language server did not answer {what} within {timeout:g} s"
             ) from None

@@ -345,7 +345,9 @@ def workspace_symbols(query: str, workspace: Workspace) -> WorkspaceSymbolsResul
             )
     except _FAILURES as exc:
         return WorkspaceSymbolsResult(success=False, query=query, parse_error=str(exc))
-    symbols.sort(key=lambda s: _match_rank(s.name, query.strip()))
+    # The server's order within a rank follows its parallel indexing, which machine load
+    # reorders; file and line make the answer the same every time.
+    symbols.sort(key=lambda s: (_match_rank(s.name, query.strip()), s.file, s.line, s.name))
     return WorkspaceSymbolsResult(
         success=bool(symbols), query=query, symbols=symbols, symbol_count=len(symbols)
     )

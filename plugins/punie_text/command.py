@@ -12,7 +12,7 @@ import time
 
 import attrs
 
-from punie_tools import Workspace, WorkspaceError
+from punie_tools import Workspace, WorkspaceError, timelimits
 
 LIMITS_KEY = "punie_text.command_limits"
 _OPERATOR_CHARS = "|&;<>`"
@@ -160,7 +160,8 @@ def _run(argv: list[str], cwd: str, limits: CommandLimits) -> str:
     except PermissionError:
         raise PermissionError(f"run_command: {argv[0]!r} is not executable") from None
     output = _Output(limits.output_bytes)
-    timed_out = _collect(proc, output, time.monotonic() + limits.seconds)
+    seconds = timelimits.seconds(limits.seconds)
+    timed_out = _collect(proc, output, time.monotonic() + seconds)
     # The whole process group goes, so no child the command started outlives the call.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -168,7 +169,8 @@ def _run(argv: list[str], cwd: str, limits: CommandLimits) -> str:
     text = output.text()
     notes = []
     if timed_out:
-        notes.append(f"[timed out after {limits.seconds:g} s; the command was stopped]")
+        timelimits.hit(f"run_command {argv[0]} took longer than {seconds:g} s")
+        notes.append(f"[timed out after {seconds:g} s; the command was stopped]")
     elif returncode < 0:
         notes.append(f"[killed by signal {signal.Signals(-returncode).name}]")
     elif returncode:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import attrs
 
+from punie_tools import timelimits
+
 # Variables that would change what the child programs do or print.
 _DROPPED_ENV = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_CURRENT_TEST", "VIRTUAL_ENV")
 
@@ -77,6 +79,7 @@ def run_program(
     server, say) cannot outlive it.
     """
     name = Path(args[0]).name
+    timeout = timelimits.seconds(timeout)
     try:
         proc = subprocess.Popen(
             list(args),
@@ -97,6 +100,7 @@ def run_program(
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         proc.communicate()
+        timelimits.hit(f"{name} took longer than {timeout:g} s")
         raise ProgramError(f"{name} timed out after {timeout:g} s and was stopped") from None
     except BaseException:
         _kill_group(proc)

@@ -73,10 +73,10 @@ def test_cli_builds_and_prints_the_summary(
 def test_bad_foundation_is_an_error_without_traceback(
     tmp_path: Path, words_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A malformed foundation file gives ``error: file:line: ...`` and exit status 1."""
+    """A malformed foundation file gives ``error: file:line: ...`` and exit status 2."""
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{oops\n")
-    assert main(["--out", str(tmp_path / "o"), "--foundation", str(bad)]) == 1
+    assert main(["--out", str(tmp_path / "o"), "--foundation", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.jsonl:1: invalid JSON" in err
     assert "Traceback" not in err
@@ -88,3 +88,44 @@ def test_invalid_option_value_is_an_error(
     """Out-of-range values are refused before anything runs."""
     assert main(["--out", str(tmp_path / "o"), "--valid-fraction", "1.5"]) == 2
     assert "valid_fraction" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{oops\n", "t.jsonl:1: invalid JSON"),
+        (
+            f"{json.dumps({'messages': [{'role': 'user', 'content': 'hi'}]})}\n[1, 2]\n",
+            "t.jsonl:2:",
+        ),
+    ],
+)
+def test_malformed_extra_transcript_is_a_user_error(
+    options: DatagenOptions,
+    word_tokens: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    message: str,
+) -> None:
+    """A bad --extra transcript: one ``error: file:line: ...`` line, exit 2, nothing written."""
+    extra = tmp_path / "transcripts"
+    extra.mkdir()
+    (extra / "t.jsonl").write_text(content)
+    args = ["--out", str(options.out), "--per-tool", "0", "--extra", str(extra)]
+    assert main([*args, "--foundation", str(options.foundation)]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "error" in line]
+    assert len(lines) == 1 and message in lines[0], err
+    assert "Traceback" not in err
+    assert not options.out.exists()
+
+
+def test_missing_extra_folder_is_a_user_error(
+    options: DatagenOptions, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An --extra path that does not exist is named, exit 2."""
+    missing = tmp_path / "nope"
+    args = ["--out", str(options.out), "--extra", str(missing)]
+    assert main([*args, "--foundation", str(options.foundation)]) == 2
+    assert f"{missing}: no such file or folder" in capsys.readouterr().err
