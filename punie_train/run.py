@@ -105,6 +105,8 @@ def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | N
         lock = RunLock(options.run_dir).acquire()
     except RunDirBusy as busy:
         raise UserError(str(busy)) from None
+    except OSError as error:  # not creatable or writable, or a filesystem without locks
+        raise UserError(f"cannot use --run-dir {options.run_dir}: {error}") from None
     try:
         if (stale := lock.stale_message()) is not None:
             console.print(f"[yellow]warning:[/yellow] {stale}", soft_wrap=True)

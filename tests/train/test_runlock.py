@@ -103,3 +103,14 @@ def test_cli_refuses_a_locked_run_dir(
     assert "another directory with --run-dir DIR" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in run_dir.iterdir()) == [LOCK_NAME]
+
+
+def test_cli_with_an_unusable_run_dir_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --run-dir that cannot be created (a file is in the way) is status 2, no traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder\n")
+    assert main(["--skip-eval", "--run-dir", str(blocker / "run")]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot use --run-dir {blocker / 'run'}" in err and "Traceback" not in err
