@@ -46,7 +46,7 @@ class DatagenOptions:
         ),
     )
     per_tool: int = attrs.field(
-        default=30,
+        default=60,
         validator=attrs.validators.ge(0),
         metadata=_help(
             "generated examples per tool, shared by the templates whose first "

@@ -9,10 +9,15 @@ For the pipeline's CLI:
     add_arguments(parser)                       # --iters, --lora-rank, --warmup, ...
     config = load_config(yaml_path, overrides=cli_overrides(namespace))
 
-The defaults are the Phase 33 recipe: 800 iterations of batch 1 with gradient accumulation 4
-(200 optimizer updates), loss on every assistant turn, LoRA rank 8 and scale 20, learning rate
-1e-4 with a 10-update linear warm-up then cosine decay to 1e-5, eval every 50 and save every
-100 iterations, max 2048 tokens.
+The defaults are the tool-choice recipe chosen by the screening in
+`results/tool-choice-screen/` (short runs side by side, same seed and token budget, the
+probe's first-tool accuracy on the valid split): the train split's full chats plus a call
+example per calling turn (`call_examples: add`), each assistant turn weighing the same
+(`loss_weighting: turn`), every first-called tool an equal share of each epoch (`balance:
+tool`), 2048 iterations of batch 1 with gradient accumulation 16 (128 updates), LoRA rank 8 and
+scale 20, learning rate 3e-4 with a 10-update warm-up then cosine decay to 3e-5, validation
+and the probe every 512 iterations, max 2048 tokens. The seed's Phase 33 knobs (800
+iterations, accumulation 4, lr 1e-4, full chats, per-token loss) are `configs/phase33.yaml`.
 
 `num_layers` defaults to all layers (-1), not Phase 33's 8: with this recipe on the punie
 dataset (1294 train examples, SmolLM2-135M), validation loss over all 141 validation examples
@@ -156,7 +161,7 @@ class TrainConfig:
         metadata=_help("Train only on assistant turns (all of them, not just the last)."),
     )
     loss_weighting: str = attrs.field(
-        default="token",
+        default="turn",
         metadata=_help(
             "Spread of an example's loss: 'token' (every target token alike) or 'turn' "
             "(every assistant turn alike, so a short call weighs as much as a long answer).",
@@ -168,7 +173,7 @@ class TrainConfig:
         metadata=_help("Weight of assistant turns that call a tool, relative to other turns."),
     )
     call_examples: str = attrs.field(
-        default="none",
+        default="add",
         metadata=_help(
             "Call examples (a chat cut after each tool call, loss on that call only): "
             "'none', 'add' (beside the full chats) or 'only' (chats without a call stay whole).",
@@ -176,7 +181,7 @@ class TrainConfig:
         ),
     )
     balance: str = attrs.field(
-        default="none",
+        default="tool",
         metadata=_help(
             "'tool': every first-called tool about equally often per epoch (rare tools "
             "repeated, common ones spread over epochs); 'none': each example once per epoch.",
@@ -194,11 +199,11 @@ class TrainConfig:
         default=-1, metadata=_help("Layers to adapt, counted from the top; -1 for all.")
     )
     batch_size: int = attrs.field(default=1, metadata=_help("Examples per micro-batch."))
-    iters: int = attrs.field(default=800, metadata=_help("Micro-batches to train on."))
+    iters: int = attrs.field(default=2048, metadata=_help("Micro-batches to train on."))
     grad_accumulation_steps: int = attrs.field(
-        default=4, metadata=_help("Micro-batches per optimizer update.")
+        default=16, metadata=_help("Micro-batches per optimizer update.")
     )
-    learning_rate: float = attrs.field(default=1e-4, metadata=_help("Peak learning rate."))
+    learning_rate: float = attrs.field(default=3e-4, metadata=_help("Peak learning rate."))
     lr_schedule: LrSchedule | None = attrs.field(
         factory=LrSchedule, metadata=_help("Learning-rate schedule (YAML mapping; null: constant).")
     )
@@ -209,10 +214,11 @@ class TrainConfig:
         default=2048, metadata=_help("Longer examples are truncated to this many tokens.")
     )
     steps_per_report: int = attrs.field(
-        default=10, metadata=_help("Iterations between training-loss reports.")
+        default=64, metadata=_help("Iterations between training-loss reports.")
     )
     steps_per_eval: int = attrs.field(
-        default=50, metadata=_help("Iterations between validation-loss evaluations.")
+        default=512,
+        metadata=_help("Iterations between validations (loss and tool-choice probe)."),
     )
     val_batches: int = attrs.field(
         default=10,
@@ -221,7 +227,7 @@ class TrainConfig:
         ),
     )
     save_every: int = attrs.field(
-        default=100, metadata=_help("Iterations between resumable checkpoints.")
+        default=256, metadata=_help("Iterations between resumable checkpoints.")
     )
     seed: int = attrs.field(default=0, metadata=_help("Seed for LoRA init, data order, dropout."))
     resume_adapter_file: str | None = attrs.field(

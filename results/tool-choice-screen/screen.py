@@ -48,6 +48,13 @@ CONFIGS: dict[str, dict] = {
         "per_update": 16,
         "learning_rate": 3e-4,
     },
+    "calls-add-turn-balanced-lr3e-4": {
+        "call_examples": "add",
+        "loss_weighting": "turn",
+        "balance": "tool",
+        "per_update": 16,
+        "learning_rate": 3e-4,
+    },
 }
 
 
@@ -87,6 +94,9 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=15000, help="forward tokens per run")
     parser.add_argument("--only", nargs="*", default=None, help="configuration names to run")
     parser.add_argument("--probe-limit", type=int, default=64, help="valid requests probed")
+    parser.add_argument(
+        "--data", type=Path, default=ROOT / "data" / "phase33-v1", help="the split screened on"
+    )
     args = parser.parse_args()
     rows_file = HERE / "results.jsonl"
     for name, knobs in CONFIGS.items():
@@ -95,12 +105,13 @@ def main() -> None:
         run_dir = ROOT / "runs" / "screen" / name
         iters = iterations(knobs, args.budget)
         command = [sys.executable, "-m", "punie_train", "--run-dir", str(run_dir), "--skip-eval"]
+        command += ["--data", str(args.data)]
         tic = time.perf_counter()
         subprocess.run([*command, *flags(knobs, iters)], check=True, cwd=ROOT)
         wall = time.perf_counter() - tic
         probe = subprocess.run(
             [sys.executable, str(HERE / "probe_adapter.py"), str(run_dir / "adapters"),
-             "--limit", str(args.probe_limit)],
+             "--limit", str(args.probe_limit), "--data", str(args.data)],
             check=True, cwd=ROOT, capture_output=True, text=True,
         )  # fmt: skip
         events = [json.loads(line) for line in (run_dir / "train_log.jsonl").open()]

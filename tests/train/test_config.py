@@ -35,15 +35,29 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_defaults_are_the_phase33_recipe() -> None:
-    """800 iterations, batch 1 x accumulation 4, masking, LoRA 8/20/0, lr 1e-4 cosine."""
+def test_defaults_are_the_screened_tool_choice_recipe() -> None:
+    """Full chats + call examples, per-turn loss, tool-balanced, 128 updates of 16, lr 3e-4."""
     config = TrainConfig()
-    assert (config.iters, config.batch_size, config.grad_accumulation_steps) == (800, 1, 4)
+    assert (config.iters, config.batch_size, config.grad_accumulation_steps) == (2048, 1, 16)
+    assert (config.call_examples, config.loss_weighting, config.balance) == ("add", "turn", "tool")
     assert config.mask_prompt and config.max_seq_length == 2048
     assert config.lora_parameters == LoraParameters(rank=8, scale=20.0, dropout=0.0)
-    assert config.learning_rate == 1e-4 and config.lr_schedule is not None
+    assert config.learning_rate == 3e-4 and config.lr_schedule is not None
     assert config.lr_schedule.name == "cosine_decay" and config.lr_schedule.warmup > 0
-    assert (config.save_every, config.steps_per_eval) == (100, 50)
+    assert (config.save_every, config.steps_per_eval, config.probe_examples) == (256, 512, 64)
+    assert config.updates == 128
+
+
+def test_phase33_config_file_keeps_the_seed_recipe() -> None:
+    """configs/phase33.yaml: 800 iterations of 1 x 4, lr 1e-4, full chats, per-token loss."""
+    config = load_config(Path(__file__).parents[2] / "configs" / "phase33.yaml")
+    assert (config.iters, config.grad_accumulation_steps, config.learning_rate) == (800, 4, 1e-4)
+    assert (config.call_examples, config.loss_weighting, config.balance) == (
+        "none",
+        "token",
+        "none",
+    )
+    assert config.lora_parameters == LoraParameters(rank=8, scale=20.0, dropout=0.0)
     assert config.updates == 200
 
 
@@ -67,7 +81,7 @@ def test_cli_overrides_yaml(tmp_path: Path) -> None:
     assert config.iters == 30 and config.batch_size == 2
     assert config.lora_parameters == LoraParameters(rank=16, scale=10.0, dropout=0.0)
     assert not config.mask_prompt
-    assert config.grad_accumulation_steps == 4
+    assert config.grad_accumulation_steps == 16
 
 
 def test_cli_can_disable_the_schedule() -> None:

@@ -56,17 +56,19 @@ def fixture_slice_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def train_directly(run_dir: Path, data: Path, stop_at: int | None = None) -> Any:
     """Train with the trainer's API; raise KeyboardInterrupt from the callback at ``stop_at``."""
+    from punie_tools import Registry
     from punie_train.base_model import load_model
     from punie_train.config import load_config
-    from punie_train.dataset import load_split
+    from punie_train.dataset import load_split, read_chat_jsonl
+    from punie_train.mix import training_split
     from punie_train.trainer import train
 
     config = load_config(None, {**KNOBS, "data": str(data)})
     model, tokenizer = load_model()
-    train_set, valid_set = (
-        load_split(data / name, tokenizer, max_seq_length=config.max_seq_length)
-        for name in ("train.jsonl", "valid.jsonl")
-    )
+    names = [spec.name for spec in Registry.load().tools()]
+    # The training mix as `python -m punie_train` builds it, so the CLI can resume this run.
+    train_set = training_split(read_chat_jsonl(data / "train.jsonl"), tokenizer, config, names)
+    valid_set = load_split(data / "valid.jsonl", tokenizer, max_seq_length=config.max_seq_length)
 
     def interrupt(event: dict[str, Any]) -> None:
         if event.get("event") == "train" and event["iteration"] == stop_at:
