@@ -16,7 +16,7 @@ computed once, and the rest of each example runs on its own, so nothing is padde
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -231,20 +231,40 @@ def tokenize_split(
     source: str = "data",
 ) -> TokenizedSplit:
     """Tokenize every chat; truncate long ones to `max_seq_length`, drop ones with no target."""
+    return split_of(
+        chats,
+        lambda messages: [tokenize_chat(messages, tokenizer, mask_prompt=mask_prompt)],
+        max_seq_length=max_seq_length,
+        source=source,
+    )
+
+
+def split_of(
+    chats: Sequence[Sequence[Mapping[str, str]]],
+    examples_of: Callable[[Sequence[Mapping[str, str]]], Sequence[TokenizedExample]],
+    *,
+    max_seq_length: int,
+    source: str,
+) -> TokenizedSplit:
+    """The examples `examples_of` makes from each chat, truncated, those with no target dropped.
+
+    A `DatasetError` from a chat is re-raised naming the source and the chat's number.
+    """
     examples = []
     truncated = dropped = 0
     for number, messages in enumerate(chats, start=1):
         try:
-            example = tokenize_chat(messages, tokenizer, mask_prompt=mask_prompt)
+            made = examples_of(messages)
         except DatasetError as error:
             raise DatasetError(f"{source}: example {number}: {error}") from None
-        if len(example) > max_seq_length:
-            truncated += 1
-            example = truncate(example, max_seq_length)
-        if example.n_trained == 0:
-            dropped += 1
-            continue
-        examples.append(example)
+        for example in made:
+            if len(example) > max_seq_length:
+                truncated += 1
+                example = truncate(example, max_seq_length)
+            if example.n_trained == 0:
+                dropped += 1
+                continue
+            examples.append(example)
     return TokenizedSplit(tuple(examples), truncated, dropped)
 
 

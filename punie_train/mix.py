@@ -23,10 +23,10 @@ from punie_tools.codemode import parse_tool_call
 from punie_train.config import TrainConfig
 from punie_train.dataset import (
     TOOL_CALL_MARK,
-    DatasetError,
     TokenizedExample,
     TokenizedSplit,
     TurnWeighting,
+    split_of,
     tokenize_chat,
     truncate,
 )
@@ -147,22 +147,12 @@ def training_split(
     source: str = "train",
 ) -> TokenizedSplit:
     """Every chat's examples under the config's mix, truncated to `max_seq_length`."""
-    examples = []
-    truncated = dropped = 0
-    for number, messages in enumerate(chats, start=1):
-        try:
-            made = chat_examples(messages, tokenizer, config, tool_names)
-        except DatasetError as error:
-            raise DatasetError(f"{source}: example {number}: {error}") from None
-        for example in made:
-            if len(example) > config.max_seq_length:
-                truncated += 1
-                example = truncate(example, config.max_seq_length)
-            if example.n_trained == 0:
-                dropped += 1
-                continue
-            examples.append(example)
-    return TokenizedSplit(tuple(examples), truncated, dropped)
+    return split_of(
+        chats,
+        lambda messages: chat_examples(messages, tokenizer, config, tool_names),
+        max_seq_length=config.max_seq_length,
+        source=source,
+    )
 
 
 def key_counts(split: TokenizedSplit) -> dict[str, int]:
