@@ -71,7 +71,7 @@ def test_turn_weighting_gives_each_assistant_turn_half_the_loss() -> None:
 
 def test_config_call_weight_multiplies_the_calling_turn() -> None:
     tokenizer = wrapped_tokenizer()
-    config = TrainConfig(loss_weighting="turn", call_weight=3.0)
+    config = TrainConfig(loss_weighting="turn", call_weight=3.0, call_examples="none")
     (example,) = chat_examples(two_turn_chat(), tokenizer, config, NAMES)
     call, answer = turn_shares(example, tokenizer)
     assert np.isclose(call, 0.75) and np.isclose(answer, 0.25)
