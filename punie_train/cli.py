@@ -23,7 +23,7 @@ Fine-tune a small model to call punie-tools through Code Mode, then measure it.
 With no arguments this runs the tool-choice recipe on the embedded SmolLM2-135M-Instruct,
 offline: build the dataset with punie_datagen if the default --data folder has none, train
 LoRA adapters on full chats plus one call example per tool call, each tool an equal share
-(2048 iterations, batch 1, gradient accumulation 16, rank 8, scale 20, lr 3e-4 with warm-up
+(1280 iterations, batch 1, gradient accumulation 16, rank 8, scale 20, lr 3e-4 with warm-up
 and cosine decay), probe the first tool on valid requests at each validation, evaluate the
 base model and the best adapter (probe accuracy, then validation loss) on every plugin's eval
 queries beside a bag-of-words classifier, and write report.json, report.md, report.png and

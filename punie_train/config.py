@@ -14,9 +14,10 @@ The defaults are the tool-choice recipe chosen by the screening in
 probe's first-tool accuracy on the valid split): the train split's full chats plus a call
 example per calling turn (`call_examples: add`), each assistant turn weighing the same
 (`loss_weighting: turn`), every first-called tool an equal share of each epoch (`balance:
-tool`), 2048 iterations of batch 1 with gradient accumulation 16 (128 updates), LoRA rank 8 and
-scale 20, learning rate 3e-4 with a 10-update warm-up then cosine decay to 3e-5, validation
-and the probe every 512 iterations, max 2048 tokens. The seed's Phase 33 knobs (800
+tool`), 1280 iterations of batch 1 with gradient accumulation 16 (80 updates, ~40 s each on
+the 2-core CPU), LoRA rank 8 and scale 20, learning rate 3e-4 with a 10-update warm-up then
+cosine decay to 3e-5, validation, the probe and a checkpoint every 320 iterations, max 2048
+tokens. The seed's Phase 33 knobs (800
 iterations, accumulation 4, lr 1e-4, full chats, per-token loss) are `configs/phase33.yaml`.
 
 `num_layers` defaults to all layers (-1), not Phase 33's 8: with this recipe on the punie
@@ -199,7 +200,7 @@ class TrainConfig:
         default=-1, metadata=_help("Layers to adapt, counted from the top; -1 for all.")
     )
     batch_size: int = attrs.field(default=1, metadata=_help("Examples per micro-batch."))
-    iters: int = attrs.field(default=2048, metadata=_help("Micro-batches to train on."))
+    iters: int = attrs.field(default=1280, metadata=_help("Micro-batches to train on."))
     grad_accumulation_steps: int = attrs.field(
         default=16, metadata=_help("Micro-batches per optimizer update.")
     )
@@ -217,7 +218,7 @@ class TrainConfig:
         default=64, metadata=_help("Iterations between training-loss reports.")
     )
     steps_per_eval: int = attrs.field(
-        default=512,
+        default=320,
         metadata=_help("Iterations between validations (loss and tool-choice probe)."),
     )
     val_batches: int = attrs.field(
@@ -227,7 +228,7 @@ class TrainConfig:
         ),
     )
     save_every: int = attrs.field(
-        default=256, metadata=_help("Iterations between resumable checkpoints.")
+        default=320, metadata=_help("Iterations between resumable checkpoints.")
     )
     seed: int = attrs.field(default=0, metadata=_help("Seed for LoRA init, data order, dropout."))
     resume_adapter_file: str | None = attrs.field(
