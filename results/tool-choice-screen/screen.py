@@ -17,14 +17,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PREFIX = 390  # system prompt + chat header tokens, run once per update (shared prefix)
 SUFFIX = {"none": 243, "only": 71, "add": 157}  # mean tokens after it, per mix (measured)
 
-BASE = {"learning_rate": 1e-4, "lora_scale": 20.0, "per_update": 4, "num_layers": -1}
-CONFIGS: dict[str, dict] = {
+BASE: dict[str, Any] = {
+    "learning_rate": 1e-4,
+    "lora_scale": 20.0,
+    "per_update": 4,
+    "num_layers": -1,
+}
+CONFIGS: dict[str, dict[str, Any]] = {
     "phase33": {},
     "turn-weight": {"loss_weighting": "turn"},
     "calls-only": {"call_examples": "only", "per_update": 16},
@@ -58,7 +64,7 @@ CONFIGS: dict[str, dict] = {
 }
 
 
-def flags(knobs: dict, iters: int) -> list[str]:
+def flags(knobs: dict[str, Any], iters: int) -> list[str]:
     """The punie_train flags of one configuration."""
     k = {**BASE, **knobs}
     warmup = max(1, iters // k["per_update"] // 10)
@@ -78,15 +84,16 @@ def flags(knobs: dict, iters: int) -> list[str]:
     ]  # fmt: skip
     for key in ("loss_weighting", "call_examples", "balance"):
         if key in k:
-            out += [f"--{key.replace('_', '-')}", k[key]]
+            out += [f"--{key.replace('_', '-')}", str(k[key])]
     return out
 
 
-def iterations(knobs: dict, budget: int) -> int:
+def iterations(knobs: dict[str, Any], budget: int) -> int:
     """Iterations (examples, batch 1) that spend about `budget` forward tokens."""
     k = {**BASE, **knobs}
-    per_update = PREFIX + k["per_update"] * SUFFIX[k.get("call_examples", "none")]
-    return max(1, round(budget / per_update)) * k["per_update"]
+    size = int(k["per_update"])
+    per_update = PREFIX + size * SUFFIX[str(k.get("call_examples", "none"))]
+    return max(1, round(budget / per_update)) * size
 
 
 def main() -> None:

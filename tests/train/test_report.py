@@ -242,7 +242,7 @@ def test_markdown_has_the_first_tool_table_and_links_the_confusion(report):
 def test_write_report_writes_the_confusion_png(report, tmp_path):
     """confusion.png is written beside the report when a model was evaluated."""
     files = write_report(report, tmp_path)
-    assert files.confusion == tmp_path / "confusion.png"
+    assert files.confusion is not None and files.confusion == tmp_path / "confusion.png"
     assert files.confusion.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bare = write_report(RunReport(created="now", model="m", run_dir="r"), tmp_path / "bare")
     assert bare.confusion is None
