@@ -37,7 +37,9 @@ examples:
   python -m punie_train --iters 50 --eval-limit 8        a quick look
   python -m punie_train --resume                         continue an interrupted run
   python -m punie_train --skip-train --adapter runs/phase33/adapters-best
-  python -m punie_train --skip-train --skip-base --queries 'git*'"""
+  python -m punie_train --skip-train --skip-base --queries 'git*'
+  python -m punie_train export --gguf punie.gguf         fuse the adapter, write a GGUF
+                                                         (see: python -m punie_train export -h)"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,8 +145,13 @@ def interrupt_on_signals() -> Generator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m punie_train``; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
     with interrupt_on_signals():
-        return _main(argv)
+        if args[:1] == ["export"]:  # the one subcommand; the flat options stay as they were
+            from punie_train.export_cli import main as export_main
+
+            return export_main(args[1:])
+        return _main(args)
 
 
 def _main(argv: Sequence[str] | None) -> int:
