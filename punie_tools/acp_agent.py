@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from types import CoroutineType
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 from acp import (
@@ -32,13 +33,26 @@ from acp import (
     update_tool_call,
 )
 from acp.interfaces import Client
+from acp.meta import AGENT_METHODS
 from acp.schema import (
+    AcpMcpServer,
     AgentCapabilities,
     AllowedOutcome,
+    AudioContentBlock,
+    ClientCapabilities,
+    CloseSessionResponse,
+    EmbeddedResourceContentBlock,
+    HttpMcpServer,
+    ImageContentBlock,
     Implementation,
+    McpServerStdio,
     PermissionOption,
     PromptCapabilities,
     RequestPermissionResponse,
+    ResourceContentBlock,
+    SseMcpServer,
+    StopReason,
+    TextContentBlock,
     ToolCallUpdate,
 )
 
@@ -55,6 +69,14 @@ T = TypeVar("T")
 TokenSink = Callable[[str], None]
 StreamingModel = Callable[[Sequence[Message], TokenSink], str]
 """A model that streams its reply's text pieces to the sink and returns the whole reply."""
+McpServer = HttpMcpServer | SseMcpServer | AcpMcpServer | McpServerStdio
+ContentBlock = (
+    TextContentBlock
+    | ImageContentBlock
+    | AudioContentBlock
+    | ResourceContentBlock
+    | EmbeddedResourceContentBlock
+)
 
 TOOL_TITLE = "execute_code"
 PERMISSION_OPTIONS = [
@@ -134,7 +156,7 @@ class AcpSession:
         notify = self.link.client.session_update(session_id=self.id, update=update)
         self.link.submit(notify).result()
 
-    def ask(self, text: str) -> str:
+    def ask(self, text: str) -> StopReason:
         """Run one prompt through the agent loop; the ACP stop reason."""
         self._spoke = False
         transcript = self.agent.ask(text)
@@ -249,8 +271,17 @@ class SessionEvents(AgentEvents):
         s.new_paragraph = True
 
 
+def not_offered(method: str) -> Callable[..., CoroutineType[Any, Any, NoReturn]]:
+    """A handler for an ACP method that is not offered: it answers "method not found"."""
+
+    async def refuse(*args: Any, **kwargs: Any) -> NoReturn:
+        raise RequestError.method_not_found(method)
+
+    return refuse
+
+
 class PunieAcpAgent:
-    """The ACP agent: answers initialize, session/new, session/prompt and session/cancel."""
+    """The ACP agent: initialize, session/new, session/prompt, session/cancel, session/close."""
 
     def __init__(
         self, tools: Sequence[ToolSpec], model: StreamingModel, options: AcpOptions | None = None
@@ -266,7 +297,13 @@ class PunieAcpAgent:
         """Keep the client connection for updates and permission requests."""
         self.client = conn
 
-    async def initialize(self, protocol_version: int, **kwargs: Any) -> InitializeResponse:
+    async def initialize(
+        self,
+        protocol_version: int,
+        client_capabilities: ClientCapabilities | None = None,
+        client_info: Implementation | None = None,
+        **kwargs: Any,
+    ) -> InitializeResponse:
         """Agree on the protocol version and say what this agent can do."""
         return InitializeResponse(
             protocol_version=min(protocol_version, PROTOCOL_VERSION),
@@ -280,7 +317,13 @@ class PunieAcpAgent:
         """No authentication: the model runs locally."""
         return None
 
-    async def new_session(self, cwd: str, **kwargs: Any) -> NewSessionResponse:
+    async def new_session(
+        self,
+        cwd: str,
+        additional_directories: list[str] | None = None,
+        mcp_servers: list[McpServer] | None = None,
+        **kwargs: Any,
+    ) -> NewSessionResponse:
         """Start a session on the workspace (``--workspace``, else the client's cwd)."""
         if self.client is None:
             raise RequestError.internal_error({"details": "no client connection"})
@@ -296,7 +339,9 @@ class PunieAcpAgent:
         )
         return NewSessionResponse(session_id=session_id)
 
-    async def prompt(self, prompt: list[Any], session_id: str, **kwargs: Any) -> PromptResponse:
+    async def prompt(
+        self, session_id: str, prompt: list[ContentBlock], **kwargs: Any
+    ) -> PromptResponse:
         """Run the agent loop on the prompt; updates stream while it runs."""
         session = self._session(session_id)
         if session.busy:
@@ -314,6 +359,30 @@ class PunieAcpAgent:
         session = self.sessions.get(session_id)
         if session is not None:
             session.cancel.set()
+
+    async def close_session(self, session_id: str, **kwargs: Any) -> CloseSessionResponse | None:
+        """Stop the session's running turn, close its workspace and forget it."""
+        session = self._session(session_id)
+        session.cancel.set()
+        session.workspace.close()
+        del self.sessions[session_id]
+        return None
+
+    # The rest of the protocol is not offered: each answers as if it were absent.
+    load_session = not_offered(AGENT_METHODS["session_load"])  # capabilities: load_session=False
+    list_sessions = not_offered(AGENT_METHODS["session_list"])
+    set_session_mode = not_offered(AGENT_METHODS["session_set_mode"])
+    set_config_option = not_offered(AGENT_METHODS["session_set_config_option"])
+    fork_session = not_offered(AGENT_METHODS["session_fork"])
+    resume_session = not_offered(AGENT_METHODS["session_resume"])
+
+    async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """No extension methods."""
+        raise RequestError.method_not_found(f"_{method}")
+
+    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
+        """Extension notifications are ignored."""
+        return None
 
     def _session(self, session_id: str) -> AcpSession:
         session = self.sessions.get(session_id)

@@ -19,9 +19,8 @@ from acp.core import DEFAULT_STDIO_BUFFER_LIMIT_BYTES
 
 from punie_tools.acp_agent import AcpOptions, PunieAcpAgent, StreamingModel, TokenSink
 from punie_tools.agent import AgentLimits, Message
-from punie_tools.registry import Registry, RegistryError
+from punie_tools.cli_common import open_tools
 from punie_tools.sandbox import RunLimits
-from punie_tools.workspace import Workspace, WorkspaceError
 
 
 def claim_stdio() -> tuple[int, int]:
@@ -133,15 +132,12 @@ def cmd_acp(args: argparse.Namespace) -> int:
     from punie_train.blas import ensure_fast_blas
 
     ensure_fast_blas()  # before anything imports mlx
-    try:
-        if args.workspace is not None:
-            Workspace(args.workspace).close()
-        registry = Registry.load()
-    except (WorkspaceError, RegistryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    opened = open_tools(args.workspace)
+    if opened is None:
         return 2
-    for err in registry.errors:
-        print(f"warning: {err}", file=sys.stderr)
+    workspace, registry = opened
+    if workspace is not None:  # only checked here: each session opens its own
+        workspace.close()
     if args.adapter and args.adapter.lower() != "none" and not Path(args.adapter).is_dir():
         print(f"error: adapter {args.adapter} is not a directory", file=sys.stderr)
         return 2

@@ -6,16 +6,17 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from punie_tools.agent import Agent, AgentEvents, AgentLimits, Message, ModelFn
-from punie_tools.registry import Registry, RegistryError
+from punie_tools.cli_common import (
+    add_model_options,
+    add_transcripts_option,
+    add_turn_options,
+    open_tools,
+)
 from punie_tools.sandbox import RunResult
 from punie_tools.spec import ToolSpec
-from punie_tools.workspace import Workspace, WorkspaceError
-
-DEFAULT_TRANSCRIPTS = Path.home() / ".local" / "share" / "punie-tools" / "transcripts"
 
 
 def add_agent_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,33 +32,13 @@ def add_agent_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--workspace", required=True, help="the project directory the tools work in")
-    p.add_argument(
-        "--model",
-        default=None,
-        help="embedded default model (default), a local mlx-lm directory, or a Hugging Face id",
-    )
-    p.add_argument(
-        "--adapter",
-        default=None,
-        help="LoRA adapter directory (default: the latest trained adapter under runs/, if any; "
-        "'none' for the base model)",
-    )
+    add_model_options(p)
     p.add_argument("--once", metavar="QUERY", help="ask one question, print the answer, exit")
     p.add_argument(
         "--yes", action="store_true", help="run writing tools (write_file, ...) without asking"
     )
-    p.add_argument(
-        "--read-only", action="store_true", help="refuse every tool that writes or runs programs"
-    )
-    p.add_argument("--max-steps", type=int, default=6, help="model calls per user turn")
-    p.add_argument("--max-tokens", type=int, default=512, help="tokens per model reply")
-    p.add_argument(
-        "--transcripts",
-        type=Path,
-        default=DEFAULT_TRANSCRIPTS,
-        help="folder for session transcripts, JSONL in the dataset format "
-        f"(default {DEFAULT_TRANSCRIPTS})",
-    )
+    add_turn_options(p, turn="user turn")
+    add_transcripts_option(p, kind="JSONL in the dataset format")
     p.set_defaults(func=cmd_agent)
 
 
@@ -121,14 +102,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
     state = ensure_fast_blas()  # before anything imports mlx
     console = Console(stderr=False)
     console.print(f"[dim]BLAS: {state.kind} ({state.note})[/]")
-    try:
-        workspace = Workspace(args.workspace)
-        registry = Registry.load()
-    except (WorkspaceError, RegistryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    opened = open_tools(str(args.workspace))
+    if opened is None:
         return 2
-    for err in registry.errors:
-        print(f"warning: {err}", file=sys.stderr)
+    workspace, registry = opened
     interactive = args.once is None
     ask = (
         (lambda q: console.input(f"[bold yellow]{q} [y/N][/] ").strip().lower() == "y")

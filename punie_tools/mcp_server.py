@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,8 +20,8 @@ import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 
+from punie_tools.cli_common import open_tools
 from punie_tools.policy import call_writes
-from punie_tools.registry import Registry, RegistryError
 from punie_tools.results import failure, result_text, structured
 from punie_tools.sandbox import RunLimits, Sandbox
 from punie_tools.spec import ToolSpec
@@ -204,14 +203,10 @@ def _stop(signum: int, frame: object) -> None:
 
 def cmd_mcp(args: argparse.Namespace) -> int:
     """Serve the tools until the client disconnects."""
-    try:
-        workspace = Workspace(args.workspace)
-        registry = Registry.load()
-    except (WorkspaceError, RegistryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    opened = open_tools(str(args.workspace))
+    if opened is None:
         return 2
-    for err in registry.errors:
-        print(f"warning: {err}", file=sys.stderr)
+    workspace, registry = opened
     server = ToolServer(
         registry.tools(),
         workspace,

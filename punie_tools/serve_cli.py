@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from punie_tools.cli_common import add_model_options, add_transcripts_option, add_turn_options
+
+MCP_HELP = "serve every tool over MCP (stdio) to Claude Code, Cursor, VS Code, Zed, ..."
+MCP_DESCRIPTION = (
+    "An MCP server on standard input/output exposing every registered tool "
+    "(PUNIE_PLUGIN_PATH drop-ins included); every path stays inside the workspace."
+)
+ACP_HELP = "serve the agent over ACP (stdio) to Zed, JetBrains IDEs, ..."
+ACP_DESCRIPTION = (
+    "The coding agent behind the Agent Client Protocol on standard input/output: "
+    "sessions, streamed replies, each Code Mode run as a tool call, permission "
+    "requests for writing tools, cancellation."
+)
 
 
 def add_mcp_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``mcp``: every tool over the Model Context Protocol (stdio)."""
-    p = sub.add_parser(
-        "mcp",
-        help="serve every tool over MCP (stdio) to Claude Code, Cursor, VS Code, Zed, ...",
-        description=(
-            "An MCP server on standard input/output exposing every registered tool "
-            "(PUNIE_PLUGIN_PATH drop-ins included); every path stays inside the workspace."
-        ),
-    )
+    p = sub.add_parser("mcp", help=MCP_HELP, description=MCP_DESCRIPTION)
     p.add_argument("--workspace", required=True, help="the project directory the tools work in")
     p.add_argument(
         "--read-only", action="store_true", help="refuse every call that writes or runs programs"
@@ -33,45 +39,16 @@ def add_mcp_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_acp_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``acp``: the agent over the Agent Client Protocol (stdio)."""
-    from punie_tools.agent_cli import DEFAULT_TRANSCRIPTS
-
-    p = sub.add_parser(
-        "acp",
-        help="serve the agent over ACP (stdio) to Zed, JetBrains IDEs, ...",
-        description=(
-            "The coding agent behind the Agent Client Protocol on standard input/output: "
-            "sessions, streamed replies, each Code Mode run as a tool call, permission "
-            "requests for writing tools, cancellation."
-        ),
-    )
+    p = sub.add_parser("acp", help=ACP_HELP, description=ACP_DESCRIPTION)
     p.add_argument(
         "--workspace",
         default=None,
         help="the project directory the tools work in (default: each session's cwd)",
     )
-    p.add_argument(
-        "--model",
-        default=None,
-        help="embedded default model (default), a local mlx-lm directory, or a Hugging Face id",
-    )
-    p.add_argument(
-        "--adapter",
-        default=None,
-        help="LoRA adapter directory (default: the latest trained adapter under runs/, if any; "
-        "'none' for the base model)",
-    )
-    p.add_argument(
-        "--read-only", action="store_true", help="refuse every tool that writes or runs programs"
-    )
-    p.add_argument("--max-steps", type=int, default=6, help="model calls per prompt")
-    p.add_argument("--max-tokens", type=int, default=512, help="tokens per model reply")
+    add_model_options(p)
+    add_turn_options(p, turn="prompt")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds of sandbox time per run")
-    p.add_argument(
-        "--transcripts",
-        type=Path,
-        default=DEFAULT_TRANSCRIPTS,
-        help=f"folder for session transcripts, JSONL (default {DEFAULT_TRANSCRIPTS})",
-    )
+    add_transcripts_option(p)
     p.set_defaults(func=_run_acp)
 
 

@@ -9,16 +9,24 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
-from acp import PROTOCOL_VERSION, RequestPermissionResponse, spawn_agent_process, text_block
+from acp import (
+    PROTOCOL_VERSION,
+    RequestError,
+    RequestPermissionResponse,
+    spawn_agent_process,
+    text_block,
+)
 from acp.client.connection import ClientSideConnection
+from acp.meta import CLIENT_METHODS
 from acp.schema import AllowedOutcome
 
 from punie_tools import Registry
+from punie_tools.acp_agent import PunieAcpAgent, not_offered
 from tests.agent.test_agent_model import fixture_adapter  # noqa: F401  (the trained adapter)
-from tests.serve.acp_scripted import NOTE
+from tests.serve.acp_scripted import NOTE, scripted
 from tests.serve.procs import descendants, wait_gone
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +52,28 @@ class RecordingClient:
         return RequestPermissionResponse(
             outcome=AllowedOutcome(outcome="selected", option_id=self.answer)
         )
+
+    # The rest of acp's ``Client`` protocol: files, terminals and elicitation are not offered.
+    write_text_file = not_offered(CLIENT_METHODS["fs_write_text_file"])
+    read_text_file = not_offered(CLIENT_METHODS["fs_read_text_file"])
+    create_terminal = not_offered(CLIENT_METHODS["terminal_create"])
+    terminal_output = not_offered(CLIENT_METHODS["terminal_output"])
+    release_terminal = not_offered(CLIENT_METHODS["terminal_release"])
+    wait_for_terminal_exit = not_offered(CLIENT_METHODS["terminal_wait_for_exit"])
+    kill_terminal = not_offered(CLIENT_METHODS["terminal_kill"])
+    create_elicitation = not_offered(CLIENT_METHODS["elicitation_create"])
+
+    async def complete_elicitation(self, elicitation_id: str, **kwargs: Any) -> None:
+        """Ignored: no elicitation is ever created."""
+
+    async def ext_method(self, method: str, params: dict[str, Any]) -> NoReturn:
+        raise RequestError.method_not_found(f"_{method}")
+
+    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
+        """Ignored."""
+
+    def on_connect(self, conn: Any) -> None:
+        """Nothing to keep: the test drives the connection itself."""
 
     def take(self) -> list[Any]:
         """The updates so far, forgetting them."""
@@ -89,6 +119,26 @@ def drive(
 
     asyncio.run(main())
     return tree
+
+
+def test_close_session_forgets_it_and_unoffered_methods_are_not_found(tmp_path: Path) -> None:
+    """``session/close`` closes and forgets the session; a method the agent does not offer
+    answers "method not found", as if it were absent."""
+    agent = PunieAcpAgent(Registry.load().tools(), scripted)
+    agent.on_connect(RecordingClient())
+
+    async def main() -> None:
+        sid = (await agent.new_session(cwd=str(tmp_path))).session_id
+        assert await agent.close_session(session_id=sid) is None
+        assert sid not in agent.sessions
+        with pytest.raises(RequestError) as unknown:
+            await agent.prompt(session_id=sid, prompt=[text_block("hello")])
+        assert unknown.value.code == -32602
+        with pytest.raises(RequestError) as absent:
+            await agent.load_session(cwd=str(tmp_path), session_id=sid)
+        assert (absent.value.code, absent.value.data) == (-32601, {"method": "session/load"})
+
+    asyncio.run(main())
 
 
 def test_scripted_session_tool_call_permission_and_cancel(tmp_path: Path) -> None:
