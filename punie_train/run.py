@@ -99,8 +99,19 @@ class RunOptions:
 def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | None:
     """Train (unless skipped), evaluate base and trained, write the report; return it.
 
-    The run holds the run directory's lock (`punie_train.runlock`) from start to end.
+    The run holds the run directory's lock (`punie_train.runlock`) from start to end. Under
+    `mlx.launch` only rank 0 does: the other ranks train their shares and return None.
     """
+    from punie_train.distributed import DistributedError, world  # imports mlx
+
+    try:
+        ranks = world()
+    except DistributedError as error:
+        raise UserError(str(error)) from None
+    if not ranks.leader:
+        _follow(options, console, ranks.rank)
+        ranks.finish()
+        return None
     try:
         lock = RunLock(options.run_dir).acquire()
     except RunDirBusy as busy:
@@ -113,6 +124,26 @@ def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | N
         return _run(options, blas, console)
     finally:
         lock.release()
+
+
+def _follow(options: RunOptions, console: Console, rank: int) -> None:
+    """A rank other than 0: train its share of every update; it writes (and prints) nothing.
+
+    Its errors still reach `console` (as `UserError`s); its progress does not.
+    """
+    if options.skip_train:
+        return
+    console = Console(stderr=True, quiet=True)
+    registry = load_registry(console)
+    model = parse_model(options.config.model)
+    data = Path(options.config.data)
+    missing = [name for name in DATA_FILES if not (data / name).is_file()]
+    if missing:
+        raise UserError(
+            f"rank {rank}: {data} has no {' or '.join(missing)}: every machine needs the "
+            "dataset at the same path (build or copy it before launching)"
+        )
+    train_model(options, model, data, console, registry)
 
 
 def _run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | None:
@@ -282,6 +313,7 @@ def train_model(
     """
     from punie_train.base_model import load_model
     from punie_train.dataset import DatasetError, load_split, read_chat_jsonl
+    from punie_train.distributed import DistributedError
     from punie_train.mix import key_counts, training_split
     from punie_train.probe import ToolProbe, probe_decisions
     from punie_train.trainer import TrainError, train
@@ -330,7 +362,7 @@ def train_model(
             console=console,
             probe=probe,
         )
-    except (BaseModelError, DatasetError, TrainError) as error:
+    except (BaseModelError, DatasetError, TrainError, DistributedError) as error:
         raise UserError(str(error)) from None
 
 

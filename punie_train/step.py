@@ -4,6 +4,11 @@
 (`punie_train.forward.batch_loss`, split only past `TOKENS_PER_PASS` tokens), applies the
 optimizer and records the finished update in `LoopState.committed`, which is what a
 checkpoint saves: a Ctrl-C in the middle of an update loses that update, nothing else.
+
+Under `mlx.launch` (a `punie_train.distributed.World` of several ranks) each rank runs its
+share of the update's examples, weighed by the global update size, and the gradients, the
+loss and the token counts are summed over the ranks before the optimizer step; the validation
+loss is sharded and summed the same way. One process takes the unchanged one-rank path.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from mlx_lm.tuner.utils import build_schedule, linear_to_lora_layers
 from punie_train.checkpoint import Best, trainable_weights
 from punie_train.config import TrainConfig
 from punie_train.dataset import TokenizedExample, TokenizedSplit, split_batches
+from punie_train.distributed import World
 from punie_train.forward import FastPaths, batch_arrays, batch_loss
 from punie_train.sampling import update_group
 
@@ -74,20 +80,30 @@ def apply_adapters(model: nn.Module, config: TrainConfig) -> None:
 
 
 def validation_loss(
-    model: nn.Module, examples: Sequence[TokenizedExample], fast: FastPaths
+    model: nn.Module,
+    examples: Sequence[TokenizedExample],
+    fast: FastPaths,
+    ranks: World | None = None,
 ) -> float:
-    """Mean over `examples` of each example's mean target-token loss (no gradient)."""
-    ordered = sorted(examples, key=len)
+    """Mean over `examples` of each example's mean target-token loss (no gradient).
+
+    With several `ranks`, each computes its share and the shares are summed.
+    """
+    distributed = ranks is not None and not ranks.single
+    ordered = sorted(ranks.shard(examples) if distributed else examples, key=len)
     model.eval()
     total = mx.array(0.0)
-    for batch in split_batches(
-        ordered,
-        len(ordered),
-        token_budget=TOKENS_PER_PASS,
-        share_prefix=fast.share_prefix,
-    ):
-        total = total + batch_loss(model, *batch_arrays(batch), split_head=fast.split_head)
-        mx.eval(total)
+    if ordered:
+        for batch in split_batches(
+            ordered,
+            len(examples),
+            token_budget=TOKENS_PER_PASS,
+            share_prefix=fast.share_prefix,
+        ):
+            total = total + batch_loss(model, *batch_arrays(batch), split_head=fast.split_head)
+            mx.eval(total)
+    if distributed:
+        total = ranks.all_sum(total)
     model.train()
     return cast(float, total.item())
 
@@ -108,6 +124,8 @@ class LoopState:
     total_tokens: int = 0
     total_trained: int = 0
     total_time: float = 0.0
+    window_comm: float = 0.0
+    total_comm: float = 0.0
     final_train_loss: float | None = None
     final_val_loss: float | None = None
 
@@ -123,14 +141,18 @@ def run_update(
     order_cache: dict[int, list[np.ndarray]],
     fast: FastPaths,
     loop: LoopState,
+    ranks: World | None = None,
 ) -> None:
-    """Run the next optimizer update and account for it in `loop`."""
+    """Run the next optimizer update and account for it in `loop` (this rank's share of it)."""
     tic = time.perf_counter()
     steps = min(config.grad_accumulation_steps, config.iters - loop.iteration)
     keys = [e.key for e in split] if config.balance == "tool" else None
     group = update_group(lengths, per_update, config.seed, loop.update, order_cache, keys)
     examples = [split[int(i)] for i in group[: steps * config.batch_size]]
     mx.random.seed(config.seed * 1_000_003 + loop.update + 1)  # dropout: a function of the update
+    if ranks is not None and not ranks.single:
+        _run_shard(model, optimizer, value_and_grad, examples, fast, loop, ranks, steps, tic)
+        return
     loss = mx.array(0.0)
     grads: Any = None
     batches = split_batches(
@@ -164,6 +186,61 @@ def run_update(
     loop.total_time += elapsed
 
 
+def _run_shard(
+    model: nn.Module,
+    optimizer: optim.Optimizer,
+    value_and_grad: Callable[..., tuple[mx.array, Any]],
+    examples: list[TokenizedExample],
+    fast: FastPaths,
+    loop: LoopState,
+    ranks: World,
+    steps: int,
+    tic: float,
+) -> None:
+    """`run_update` on one rank of several: its share, then sums over the ranks, then the step."""
+    local = ranks.shard(examples)
+    loss = mx.array(0.0)
+    grads: Any = None
+    tokens = trained = 0
+    if local:  # a short last update may leave a rank without examples
+        for batch in split_batches(
+            local,
+            len(examples),  # weights of the GLOBAL update: the sum over ranks is its gradient
+            token_budget=TOKENS_PER_PASS,
+            share_prefix=fast.share_prefix,
+        ):
+            value, grad = value_and_grad(model, *batch_arrays(batch), split_head=fast.split_head)
+            loss = loss + value
+            grads = grad if grads is None else tree_map(mx.add, grads, grad)
+            trained += batch.trained_tokens
+            mx.eval(loss, grads)
+    if grads is None:
+        grads = tree_map(mx.zeros_like, model.trainable_parameters())
+    tokens = sum(len(e) for e in local)
+    mx.eval(loss, grads)
+    comm = time.perf_counter()
+    counts = mx.array([tokens, trained], dtype=mx.int32)
+    loss, grads, counts = ranks.all_sum((loss, grads, counts))
+    comm = time.perf_counter() - comm
+    optimizer.update(model, grads)
+    mx.eval(loss, model.trainable_parameters(), optimizer.state)
+    loop.update += 1
+    loop.iteration += steps
+    state = tree_map(lambda x: x, optimizer.state)
+    loop.committed = (loop.update, loop.iteration, trainable_weights(model), state)
+    elapsed = time.perf_counter() - tic
+    tokens, trained = (int(n) for n in counts.tolist())
+    loop.window_losses.append(cast(float, loss.item()))
+    loop.window_tokens += tokens
+    loop.window_trained += trained
+    loop.window_time += elapsed
+    loop.window_comm += comm
+    loop.total_tokens += tokens
+    loop.total_trained += trained
+    loop.total_time += elapsed
+    loop.total_comm += comm
+
+
 def train_event(loop: LoopState, optimizer: optim.Optimizer) -> dict[str, Any]:
     """The log event for the updates since the last report (and reset their window)."""
     loss = sum(loop.window_losses) / len(loop.window_losses)
@@ -178,6 +255,9 @@ def train_event(loop: LoopState, optimizer: optim.Optimizer) -> dict[str, Any]:
         "elapsed_s": loop.total_time,
         "peak_memory_gb": mx.get_peak_memory() / 1e9,
     }
+    if loop.total_comm:  # several ranks: the seconds spent summing over them
+        event["comm_s"] = loop.window_comm
     loop.final_train_loss = loss
+    loop.window_comm = 0.0
     loop.window_losses, loop.window_tokens, loop.window_trained, loop.window_time = [], 0, 0, 0.0
     return event

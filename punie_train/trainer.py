@@ -22,6 +22,13 @@ Public API (for `python -m punie_train`):
   stops the run like Ctrl-C does. An interrupted run saves a checkpoint and raises
   `TrainingInterrupted` (a `KeyboardInterrupt`).
 
+Under `mlx.launch -n N` (see `punie_train.distributed`) every rank runs `train` with the same
+arguments: each takes its share of every update's examples and the gradients are summed over
+the ranks before the optimizer step. Only rank 0 reads the run directory's checkpoint (its
+state is broadcast) and writes the log, checkpoints and adapters; the other ranks write
+nothing. A global batch that does not divide among the ranks is a `TrainError`; a rank that
+stops makes the others stop with a message naming it (`punie_train.distributed`).
+
 Iterations count micro-batches of `batch_size` examples as mlx-lm does; the examples of one
 optimizer update (`batch_size * grad_accumulation_steps`) run as one forward/backward pass
 (see `punie_train.step`), which gives the same gradient as accumulating them.
@@ -39,7 +46,7 @@ import attrs
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
-from mlx.utils import tree_flatten
+from mlx.utils import tree_flatten, tree_unflatten
 from rich.console import Console
 
 from punie_tools import atomic
@@ -53,6 +60,7 @@ from punie_train.checkpoint import (
 )
 from punie_train.config import TrainConfig
 from punie_train.dataset import TokenizedSplit, tokenize_split
+from punie_train.distributed import DistributedError, World, world
 from punie_train.forward import batch_loss, check_fast_paths
 from punie_train.probe import ToolProbe
 from punie_train.progress import LOG_NAME, EventLog, TrainProgress
@@ -110,6 +118,8 @@ class TrainSummary:
     trained_tokens_per_s: float
     resumed_from: int | None
     fast_paths: str
+    ranks: int = 1
+    comm_time_s: float = 0.0
 
 
 def as_split(data: Any, tokenizer: Any, config: TrainConfig, name: str) -> TokenizedSplit:
@@ -160,9 +170,19 @@ def train(
 ) -> TrainSummary:
     """Fine-tune `model` in place on `train_set`; see the module docstring for the contract."""
     started = time.perf_counter()
+    ranks = world()
+    leader = ranks.leader
     console = console or Console(stderr=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = latest_checkpoint(run_dir)
+    if not leader:
+        console = Console(stderr=True, quiet=True)
+    per_update = config.batch_size * config.grad_accumulation_steps
+    try:
+        ranks.check_divides(per_update, config.batch_size, config.grad_accumulation_steps)
+    except DistributedError as error:
+        raise TrainError(str(error)) from None
+    if leader:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = latest_checkpoint(run_dir) if leader else None
     if checkpoint is not None and not resume:
         raise TrainError(
             f"{run_dir} already has a checkpoint at iteration {checkpoint.iteration}: "
@@ -175,9 +195,10 @@ def train(
     optimizer = build_optimizer(config)
     optimizer.init(model.trainable_parameters())
     log = EventLog(run_dir / LOG_NAME)
-    for name in (LOG_NAME, "train_config.yaml"):  # what a killed run left (the run lock's)
-        atomic.remove_stale(run_dir / name)
-    tidy(run_dir)
+    if leader:
+        for name in (LOG_NAME, "train_config.yaml"):  # what a killed run left (the run lock's)
+            atomic.remove_stale(run_dir / name)
+        tidy(run_dir)
     final_dir, best_dir = _output_dirs(config, run_dir)
     loop = LoopState(update=0, iteration=0, best=None)
     if checkpoint is not None:
@@ -192,18 +213,20 @@ def train(
         loop = LoopState(checkpoint.update, checkpoint.iteration, checkpoint.best)
         loop.last_saved = checkpoint.iteration
         log.truncate_after(checkpoint.iteration)
-    else:
+    elif leader:
         if resume:
             console.print(f"[yellow]no checkpoint in {run_dir}; starting from iteration 0")
         if config.resume_adapter_file:
             model.load_weights(config.resume_adapter_file, strict=False)
         log.truncate_after(-1)  # a fresh run's log starts empty
     resumed_from = checkpoint.iteration if checkpoint else None
-    atomic.write_text(run_dir / "train_config.yaml", config.to_yaml())
+    if leader:
+        atomic.write_text(run_dir / "train_config.yaml", config.to_yaml())
     mx.eval(model.parameters(), optimizer.state)
+    if not ranks.single:
+        resumed_from = _share_start(ranks, model, optimizer, loop, resumed_from)
 
     lengths = train_split.lengths
-    per_update = config.batch_size * config.grad_accumulation_steps
     val_examples = [
         valid_split[int(i)]
         for i in validation_subset(
@@ -220,6 +243,8 @@ def train(
     order_cache: dict[int, list[np.ndarray]] = {}
 
     def emit(event: dict[str, Any]) -> None:
+        if not leader:
+            return
         log.append(event)
         if on_report is not None:
             on_report(event)
@@ -228,9 +253,12 @@ def train(
         if not val_examples:
             return
         tic = time.perf_counter()
-        loss = validation_loss(model, val_examples, fast)
+        loss = validation_loss(model, val_examples, fast, ranks)
         mx.clear_cache()  # the validation pass's buffers are not needed again soon
         val_s = time.perf_counter() - tic
+        if not leader:  # the probe and the best adapter are rank 0's
+            loop.final_val_loss = loss
+            return
         # The untrained model's choice is known (none): no probe at iteration 0.
         probed = probe.run(model, tokenizer) if probe is not None and loop.iteration else None
         accuracy = probed.accuracy if probed is not None else None
@@ -265,7 +293,7 @@ def train(
         emit(event)
 
     def save(kind: str = "save") -> Path | None:
-        if loop.committed is None or loop.committed[1] == loop.last_saved:
+        if not leader or loop.committed is None or loop.committed[1] == loop.last_saved:
             return None
         update, iteration, weights, state = loop.committed
         path = save_checkpoint(
@@ -286,16 +314,15 @@ def train(
         f"parameters on {len(train_split)} examples ({train_split.truncated} truncated, "
         f"{train_split.dropped} without assistant tokens); {fast.note}"
     )
-    emit(
-        {
-            "event": "start",
-            "iteration": loop.iteration,
-            "resumed": resumed_from is not None,
-            "fast_paths": fast.note,
-            "train_examples": len(train_split),
-            "valid_examples": len(val_examples),
-        }
-    )
+    start: dict[str, Any] = {
+        "event": "start",
+        "iteration": loop.iteration,
+        "resumed": resumed_from is not None,
+        "fast_paths": fast.note,
+        "train_examples": len(train_split),
+        "valid_examples": len(val_examples),
+    }
+    emit(start if ranks.single else start | {"ranks": ranks.size})
     with TrainProgress(console, config.iters, loop.iteration) as progress:
         try:
             if resumed_from is None:
@@ -312,6 +339,7 @@ def train(
                     order_cache,
                     fast,
                     loop,
+                    ranks,
                 )
                 progress.advance(
                     loop.iteration,
@@ -338,8 +366,10 @@ def train(
             )
             raise TrainingInterrupted(loop.iteration, path) from None
 
-    write_adapter(final_dir, trainable_weights(model), config, {"iteration": loop.iteration})
-    if loop.best is None:
+    ranks.finish()  # no more collectives: a rank that ends now is no longer a lost one
+    if leader:
+        write_adapter(final_dir, trainable_weights(model), config, {"iteration": loop.iteration})
+    if leader and loop.best is None:
         write_adapter(best_dir, trainable_weights(model), config, {"iteration": loop.iteration})
     if loop.final_train_loss is None or loop.final_val_loss is None:  # a finished run resumed
         events = log.read()
@@ -363,4 +393,29 @@ def train(
         trained_tokens_per_s=loop.total_trained / max(loop.total_time, 1e-9),
         resumed_from=resumed_from,
         fast_paths=fast.note,
+        ranks=ranks.size,
+        comm_time_s=loop.total_comm,
     )
+
+
+def _share_start(
+    ranks: World,
+    model: nn.Module,
+    optimizer: Any,
+    loop: LoopState,
+    resumed_from: int | None,
+) -> int | None:
+    """Rank 0's starting point (update, iteration, adapter, optimizer state) on every rank."""
+    counters = ranks.broadcast(
+        mx.array([loop.update, loop.iteration, -1 if resumed_from is None else resumed_from])
+    )
+    loop.update, loop.iteration, resumed = (int(n) for n in counters.tolist())
+    # In name order: rank 0's state dicts were filled in the checkpoint's order, not init's.
+    flat = cast(list[tuple[str, mx.array]], tree_flatten(model.trainable_parameters()))
+    weights = ranks.broadcast(dict(sorted(flat)))
+    model.update(tree_unflatten(list(weights.items())))
+    state = dict(tree_flatten(optimizer.state))
+    shared = ranks.broadcast({k: v for k, v in sorted(state.items()) if isinstance(v, mx.array)})
+    optimizer.state = tree_unflatten(list((state | shared).items()))
+    mx.eval(model.parameters(), optimizer.state)
+    return None if resumed < 0 else resumed
