@@ -263,3 +263,44 @@ def test_mlx_launch_refuses_an_unreadable_hostfile(tmp_path: Path) -> None:
         )
         assert done.returncode == 2
         assert "hostfile" in done.stderr.lower() and "Traceback" not in done.stderr
+
+
+def test_under_mlx_launch_a_killed_rank_is_named_and_nothing_is_left(
+    tiny_model_dir: Path, tmp_path: Path, launched: Launched
+) -> None:
+    """The same under mlx.launch: the survivor names the rank, the launcher ends, no leftovers."""
+    run_dir = tmp_path / "run"
+    command = [str(LAUNCH), "--backend", "ring", "-n", "2", "--starting-port"]
+    command += [str(free_port_pair()), "--", *DRIVER, str(tiny_model_dir), str(run_dir)]
+    launcher = launched.start([*command, "--iters", "100000", "--save-every", "100000"])
+    log = run_dir / "train_log.jsonl"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and '"train"' in log.read_text()):
+        assert time.monotonic() < deadline and launcher.poll() is None
+        time.sleep(0.2)
+    rank1 = [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit()
+        and str(run_dir) in " ".join(leftovers_of(entry))
+        and b"MLX_RANK=1\0" in environ_of(entry)
+    ]
+    assert len(rank1) == 1
+    os.kill(rank1[0], signal.SIGKILL)
+    _, err = launcher.communicate(timeout=60)
+    assert "rank 1 stopped" in err  # mlx.launch itself exits 0 here: read the messages
+    assert not leftovers(run_dir)
+
+
+def leftovers_of(entry: Path) -> list[str]:
+    try:
+        return [(entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()]
+    except OSError:
+        return []
+
+
+def environ_of(entry: Path) -> bytes:
+    try:
+        return (entry / "environ").read_bytes()
+    except OSError:
+        return b""
