@@ -127,7 +127,7 @@ def test_learning_rate_in_the_log_follows_the_schedule(finished: TrainSummary) -
 
 
 def test_optimizer_schedule_at_warmup_peak_and_end() -> None:
-    """Read back from the optimizer over the default 200-update run: warm-up, peak, cosine end."""
+    """Read back from the optimizer over the default run's updates: warm-up, peak, cosine end."""
     config = TrainConfig()
     optimizer = build_optimizer(config)
     layer = nn.Linear(2, 2)
@@ -137,10 +137,11 @@ def test_optimizer_schedule_at_warmup_peak_and_end() -> None:
         optimizer.update(layer, zero)
         rates.append(optimizer.learning_rate.item())
     warmup = config.lr_schedule.warmup if config.lr_schedule else 0
-    for step in (0, warmup // 2, warmup, warmup + 1, 100, config.updates - 1):
+    for step in (0, warmup // 2, warmup, warmup + 1, config.updates // 2, config.updates - 1):
         assert rates[step] == pytest.approx(expected_lr(config, step), rel=1e-5), step
     assert rates[warmup] == pytest.approx(config.learning_rate)
-    assert rates[-1] == pytest.approx(config.learning_rate / 10, rel=1e-3)
+    # The last update is one cosine step short of the end: within 1% of lr / 10 at 80 updates.
+    assert rates[-1] == pytest.approx(config.learning_rate / 10, rel=1e-2)
 
 
 def test_adapter_reloads_with_mlx_lm_to_the_same_logits(
