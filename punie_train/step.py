@@ -167,6 +167,20 @@ def run_update(
         grads = grad if grads is None else tree_map(mx.add, grads, grad)
         if len(batches) > 1:
             mx.eval(loss, grads)
+    _step_and_record(model, optimizer, grads, loss, loop, steps, tic)
+    _account(loop, sum(len(e) for e in examples), sum(b.trained_tokens for b in batches), tic)
+
+
+def _step_and_record(
+    model: nn.Module,
+    optimizer: optim.Optimizer,
+    grads: Any,
+    loss: mx.array,
+    loop: LoopState,
+    steps: int,
+    tic: float,
+) -> None:
+    """Apply the update's gradient and record the finished update as `loop.committed`."""
     optimizer.update(model, grads)
     mx.eval(loss, model.trainable_parameters(), optimizer.state)
     loop.update += 1
@@ -174,16 +188,20 @@ def run_update(
     # Arrays are immutable, but the optimizer mutates its state dicts: copy the containers.
     state = tree_map(lambda x: x, optimizer.state)
     loop.committed = (loop.update, loop.iteration, trainable_weights(model), state)
-    elapsed = time.perf_counter() - tic
-    tokens = sum(len(e) for e in examples)
-    trained = sum(b.trained_tokens for b in batches)
     loop.window_losses.append(cast(float, loss.item()))
+
+
+def _account(loop: LoopState, tokens: int, trained: int, tic: float, comm: float = 0.0) -> None:
+    """Add a finished update's tokens and time to the report window and the run totals."""
+    elapsed = time.perf_counter() - tic
     loop.window_tokens += tokens
     loop.window_trained += trained
     loop.window_time += elapsed
+    loop.window_comm += comm
     loop.total_tokens += tokens
     loop.total_trained += trained
     loop.total_time += elapsed
+    loop.total_comm += comm
 
 
 def _run_shard(
@@ -222,23 +240,9 @@ def _run_shard(
     counts = mx.array([tokens, trained], dtype=mx.int32)
     loss, grads, counts = ranks.all_sum((loss, grads, counts))
     comm = time.perf_counter() - comm
-    optimizer.update(model, grads)
-    mx.eval(loss, model.trainable_parameters(), optimizer.state)
-    loop.update += 1
-    loop.iteration += steps
-    state = tree_map(lambda x: x, optimizer.state)
-    loop.committed = (loop.update, loop.iteration, trainable_weights(model), state)
-    elapsed = time.perf_counter() - tic
+    _step_and_record(model, optimizer, grads, loss, loop, steps, tic)
     tokens, trained = (int(n) for n in counts.tolist())
-    loop.window_losses.append(cast(float, loss.item()))
-    loop.window_tokens += tokens
-    loop.window_trained += trained
-    loop.window_time += elapsed
-    loop.window_comm += comm
-    loop.total_tokens += tokens
-    loop.total_trained += trained
-    loop.total_time += elapsed
-    loop.total_comm += comm
+    _account(loop, tokens, trained, tic, comm)
 
 
 def train_event(loop: LoopState, optimizer: optim.Optimizer) -> dict[str, Any]:
