@@ -93,9 +93,12 @@ def cut_example(
     config: TrainConfig,
     tool_names: Collection[str],
 ) -> TokenizedExample:
-    """The chat up to assistant message `index`, that reply cut after its first tool call."""
+    """The chat up to assistant message `index`, that reply cut after its first tool call.
+
+    With ``call_cut: turn`` the reply stays whole (its end-of-turn token included).
+    """
     reply = messages[index]["content"]
-    end = call_line_end(reply, tool_names)
+    end = call_line_end(reply, tool_names) if config.call_cut == "line" else None
     head = [*messages[:index], {"role": "assistant", "content": reply[:end]}]
     example = tokenize_chat(
         head if end is not None else messages[: index + 1],

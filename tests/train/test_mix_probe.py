@@ -91,6 +91,16 @@ def test_call_examples_end_with_the_first_call_line() -> None:
     assert len(both) == 2 and len(both[0]) > len(both[1])
 
 
+def test_call_cut_turn_keeps_the_whole_calling_turn() -> None:
+    tokenizer = wrapped_tokenizer()
+    config = TrainConfig(call_examples="only", call_cut="turn")
+    (example,) = chat_examples(two_turn_chat("ruff_check"), tokenizer, config, NAMES)
+    trained = tokenizer.decode(example.tokens[example.mask].tolist())
+    assert 'r = ruff_check("src/app.py")\nprint(r)' in trained
+    assert trained.endswith("<|im_end|>") and "three items" not in trained
+    assert example.key == "ruff_check"
+
+
 def test_call_line_end_covers_a_call_over_several_lines() -> None:
     reply = format_tool_call('x = 1\nr = git_log(\n    ".",\n    5,\n)\nprint(r)')
     end = call_line_end(reply, NAMES)

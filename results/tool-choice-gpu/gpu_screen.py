@@ -1,0 +1,266 @@
+"""Screen training recipes at full budget on a GPU with the torch replica; one JSON row per config.
+
+    python gpu_screen.py --gguf FILE --data .gpu --out DIR [--only NAME ...] [--budget-s 420]
+
+Every configuration starts from the same base weights and LoRA seed, trains on the same
+update groups the CPU trainer would draw (seed 0), and is probed every `probe_every` updates:
+greedy decoding after the start of a Code Mode call on the valid split's requests (241; the
+64 the CPU run's probe uses are reported apart), the first tool named before a `(`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+sys.path.insert(0, str(HERE))
+
+from replica import Llama, MlxAdam, load_gguf_weights, lr_at  # noqa: E402
+
+from punie_train.sampling import update_group  # noqa: E402
+
+PREFIX = 383
+SAMPLES: list[str] = []
+BASE: dict[str, Any] = {
+    "mix": "add", "weighting": "turn", "balance": "tool", "per_update": 16, "updates": 80,
+    "lr": 3e-4, "scale": 20.0, "rank": 8, "num_layers": -1, "warmup": 10, "probe_every": 20,
+    "file": "mix.npz",
+}  # fmt: skip
+FIRST_CONFIGS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "lr1e-3": {"lr": 1e-3},
+    "calls-only": {"mix": "only"},
+    "default-x3": {"updates": 240, "probe_every": 40},
+    "token-weight": {"weighting": "token"},
+    "call-weight3": {"weighting": "turn_call3"},
+    "no-balance": {"balance": "none"},
+    "chats-only": {"mix": "none"},
+    "scale2-lr1e-3": {"scale": 2.0, "lr": 1e-3},
+    "rank32": {"rank": 32},
+    "lr1e-4": {"lr": 1e-4},
+    "upd32x40": {"per_update": 32, "updates": 40, "probe_every": 10},
+    "upd8x160": {"per_update": 8, "updates": 160, "probe_every": 40},
+    "top8-layers": {"num_layers": 8},
+    "calls-only-x3": {"mix": "only", "updates": 240, "probe_every": 40},
+    "calls-only-lr1e-3": {"mix": "only", "lr": 1e-3},
+}
+"""Run 1 (run1/): the levers one at a time against the default, 80 updates unless named."""
+CONFIGS: dict[str, dict[str, Any]] = {
+    "turns-only-x2": {"mix": "only", "file": "mix_turn.npz", "updates": 160, "probe_every": 40},
+    "calls-only-x2": {"mix": "only", "updates": 160, "probe_every": 40},
+    "turns-only-x3": {"mix": "only", "file": "mix_turn.npz", "updates": 240, "probe_every": 40},
+    "turns-only-x2-lr5e-4": {
+        "mix": "only",
+        "file": "mix_turn.npz",
+        "updates": 160,
+        "probe_every": 40,
+        "lr": 5e-4,
+    },
+    "turns-add-x2": {"mix": "add", "file": "mix_turn.npz", "updates": 160, "probe_every": 40},
+}
+"""Run 2 (run2/): call examples cut after the whole calling turn, and budgets between 80 and 240."""
+
+
+class Mix:
+    def __init__(self, path: Path) -> None:
+        z = np.load(path)
+        self.tokens, self.offsets = z["tokens"].astype(np.int64), z["offsets"]
+        self.tpos, self.toff = z["tpos"], z["toff"]
+        self.keys, self.full, self.chat = z["keys"], z["full"], z["chat"]
+        self.w = {k[2:]: z[k] for k in z.files if k.startswith("w_")}
+
+    def subset(self, mix: str) -> np.ndarray:
+        if mix == "add":
+            return np.arange(len(self.keys))
+        with_calls = set(self.chat[~self.full].tolist())
+        if mix == "none":
+            return np.nonzero(self.full)[0]
+        keep = ~self.full | np.array([c not in with_calls for c in self.chat])
+        return np.nonzero(keep)[0]
+
+    def example(self, i: int, weighting: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        t = self.tokens[self.offsets[i] : self.offsets[i + 1]]
+        a, b = self.toff[i], self.toff[i + 1]
+        return t, self.tpos[a:b], self.w[weighting][a:b]
+
+
+def probe(
+    model: Llama, prompts: list[np.ndarray], names: list[str], tok: Any, device: str
+) -> list[str]:
+    chosen = []
+    SAMPLES.clear()
+    with torch.no_grad():
+        for start in range(0, len(prompts), 128):
+            rows = prompts[start : start + 128]
+            n = max(len(r) for r in rows)
+            b = len(rows)
+            ids = torch.zeros(b, n, dtype=torch.long)
+            valid = torch.zeros(b, n, dtype=torch.bool)
+            for j, r in enumerate(rows):
+                ids[j, n - len(r) :] = torch.from_numpy(r.astype(np.int64))
+                valid[j, n - len(r) :] = True
+            ids, valid = ids.to(device), valid.to(device)
+            pos = (valid.long().cumsum(1) - 1).clamp(min=0)
+            causal = torch.ones(n, n, dtype=torch.bool, device=device).tril()
+            mask = (causal[None] & valid[:, None, :]) | torch.eye(
+                n, dtype=torch.bool, device=device
+            )[None]
+            cache: list = [None] * model.n_layers
+            h = model.hidden(ids, pos, mask[:, None], cache)
+            out = []
+            nxt = (h[:, -1] @ model.embed.T).argmax(-1)
+            last = pos[:, -1]
+            for _ in range(40):
+                out.append(nxt)
+                last = last + 1
+                valid = torch.cat([valid, torch.ones(b, 1, dtype=torch.bool, device=device)], 1)
+                h = model.hidden(nxt[:, None], last[:, None], valid[:, None, None, :], cache)
+                nxt = (h[:, -1] @ model.embed.T).argmax(-1)
+            gen = torch.stack(out, 1).cpu().numpy()
+            for row in gen:
+                text = tok.decode(row.tolist(), skip_special_tokens=False)
+                if len(SAMPLES) < 3:
+                    SAMPLES.append(text[:100])
+                pick = "(none)"
+                for k, m in enumerate(re.finditer(r"([A-Za-z_][A-Za-z0-9_]*)?\s*\(", text)):
+                    if k >= 3:
+                        break
+                    if m.group(1) in names:
+                        pick = m.group(1)
+                        break
+                chosen.append(pick)
+    return chosen
+
+
+def train(
+    name: str,
+    knobs: dict[str, Any],
+    weights: dict,
+    mix: Mix,
+    pz: Any,
+    tok: Any,
+    device: str,
+    out: Path,
+    micro: int,
+) -> None:
+    k = {**BASE, **knobs}
+    torch.manual_seed(0)
+    model = Llama(weights, device, k["rank"], k["scale"], k["num_layers"])
+    params = model.lora_parameters()
+    opt = MlxAdam(params)
+    sub = mix.subset(k["mix"])
+    lengths = np.diff(mix.offsets)[sub]
+    keys = [str(x) for x in mix.keys[sub]] if k["balance"] == "tool" else None
+    cache: dict[int, list[np.ndarray]] = {}
+    prompts = [
+        pz["tokens"][pz["offsets"][i] : pz["offsets"][i + 1]] for i in range(len(pz["expected"]))
+    ]
+    expected = [str(x) for x in pz["expected"]]
+    in64 = pz["in64"]
+    names = [str(x) for x in pz["names"]]
+    curve, cpu_tokens, tic, losses = [], 0, time.perf_counter(), []
+    for update in range(k["updates"]):
+        group = sub[update_group(lengths, k["per_update"], 0, update, cache, keys)]
+        exs = [mix.example(int(i), k["weighting"]) for i in group]
+        losses.append(0.0)
+        for c in range(0, len(exs), micro):
+            part = exs[c : c + micro]
+            n = max(len(t) for t, _, _ in part)
+            ids = torch.zeros(len(part), n, dtype=torch.long)
+            bi, pi, tg, wt = [], [], [], []
+            for j, (t, tp, w) in enumerate(part):
+                ids[j, : len(t)] = torch.from_numpy(t)
+                bi.append(np.full(len(tp), j))
+                pi.append(tp - 1)
+                tg.append(t[tp])
+                wt.append(w / len(exs))
+            h = model.hidden(ids.to(device))
+            rows = torch.from_numpy(np.concatenate(bi)).to(device)
+            cols = torch.from_numpy(np.concatenate(pi)).to(device)
+            logits = h[rows, cols] @ model.embed.T
+            target = torch.from_numpy(np.concatenate(tg).astype(np.int64)).to(device)
+            ce = F.cross_entropy(logits, target, reduction="none")
+            loss = (ce * torch.from_numpy(np.concatenate(wt)).to(device)).sum()
+            loss.backward()
+            losses[-1] += float(loss)
+        suffix = sum(len(t) - PREFIX for t, _, _ in exs)
+        cpu_tokens += PREFIX * max(1, -(-suffix // (3072 - PREFIX))) + suffix
+        opt.step(lr_at(update, k["lr"], k["updates"], k["warmup"]))
+        done = update + 1
+        if done % k["probe_every"] == 0 or done == k["updates"]:
+            chosen = probe(model, prompts, names, tok, device)
+            hits = np.array([c == e for c, e in zip(chosen, expected, strict=True)])
+            per_tool: dict[str, list[bool]] = {}
+            for e, h_ in zip(expected, hits, strict=True):
+                per_tool.setdefault(e, []).append(bool(h_))
+            worst = sorted((float(np.mean(v)), t) for t, v in per_tool.items())[:5]
+            curve.append(
+                {
+                    "update": done,
+                    "probe_all": float(hits.mean()),
+                    "probe64": float(hits[in64].mean()),
+                    "train_loss": float(np.mean(losses[-10:])),
+                    "cpu_tokens": cpu_tokens,
+                    "gpu_s": time.perf_counter() - tic,
+                    "samples": list(SAMPLES),
+                    "worst": worst,
+                }
+            )
+            print(name, json.dumps(curve[-1]), flush=True)
+    row = {"name": name, "knobs": k, "curve": curve}
+    with (out / "results.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--gguf", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--only", nargs="*")
+    p.add_argument("--budget-s", type=float, default=420)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--micro", type=int, default=8, help="examples per forward/backward pass")
+    p.add_argument("--updates", type=int, default=0, help="override updates (smoke test)")
+    p.add_argument("--probe-limit", type=int, default=0, help="probe only the first N (smoke test)")
+    a = p.parse_args()
+    start = time.perf_counter()
+    torch.backends.cuda.matmul.allow_tf32 = True
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(a.data / "tokenizer.json"))
+    weights = load_gguf_weights(a.gguf)
+    mixes = {path.name: Mix(path) for path in sorted(a.data.glob("mix*.npz"))}
+    pz = dict(np.load(a.data / "probe.npz"))
+    if a.probe_limit:
+        limit = a.probe_limit
+        end = int(pz["offsets"][limit])
+        pz = {**pz, "tokens": pz["tokens"][:end], "offsets": pz["offsets"][: limit + 1],
+              "expected": pz["expected"][:limit], "in64": pz["in64"][:limit]}  # fmt: skip
+    a.out.mkdir(parents=True, exist_ok=True)
+    print(f"loaded in {time.perf_counter() - start:.1f}s", flush=True)
+    for name, knobs in CONFIGS.items():
+        if a.only and name not in a.only:
+            continue
+        if time.perf_counter() - start > a.budget_s:
+            print("budget spent; skipped", name, flush=True)
+            continue
+        if a.updates:
+            knobs = {**knobs, "updates": a.updates, "probe_every": a.updates}
+        mix = mixes[{**BASE, **knobs}["file"]]
+        train(name, knobs, weights, mix, pz, tok, a.device, a.out, a.micro)
+
+
+if __name__ == "__main__":
+    main()

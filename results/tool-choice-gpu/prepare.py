@@ -1,0 +1,166 @@
+"""Tokenize the default split's training mix and probe requests for the GPU replica screen.
+
+Runs here (CPU, the project's own tokenizer and mix code), writes `.gpu/mix.npz` (every
+example of the `call_examples: add` mix: tokens, target positions, per-target weights under
+each loss weighting, its first tool, whether it is a whole chat) and `.gpu/probe.npz` (the
+prompt tokens of the valid split's tool decisions up to the start of a Code Mode call).
+
+    python results/tool-choice-gpu/prepare.py [--data data/phase33] [--out .gpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from punie_train.blas import ensure_fast_blas
+
+ensure_fast_blas()
+
+import numpy as np  # noqa: E402
+
+from punie_tools import Registry  # noqa: E402
+from punie_tools.prompt import system_prompt  # noqa: E402
+from punie_train.base_model import (  # noqa: E402
+    BaseModel,
+    converted_model_dir,
+    embedded_gguf_path,
+    load_model,
+)
+from punie_train.config import TrainConfig  # noqa: E402
+from punie_train.dataset import (  # noqa: E402
+    TurnWeighting,
+    read_chat_jsonl,
+    tokenize_chat,
+)
+from punie_train.mix import call_cuts, chat_key, cut_example  # noqa: E402
+from punie_train.probe import CALL_PREFIX, probe_decisions  # noqa: E402
+
+WEIGHTINGS = {
+    "token": TurnWeighting(per_turn=False),
+    "turn": TurnWeighting(per_turn=True),
+    "turn_call3": TurnWeighting(per_turn=True, call_weight=3.0),
+}
+
+
+def targets_of(
+    example: TokenizedExample, weights_array: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """An example's target positions and each target's loss weight."""
+    index = np.nonzero(example.mask[1:])[0] + 1
+    if weights_array is None:
+        return index, np.full(len(index), 1.0 / len(index), dtype=np.float32)
+    return index, weights_array[index].astype(np.float32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=Path("data/phase33"))
+    parser.add_argument("--out", type=Path, default=Path(".gpu"))
+    parser.add_argument("--probe", type=int, default=256)
+    parser.add_argument("--call-cut", default="line", choices=("line", "turn"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    registry = Registry.load()
+    names = [s.name for s in registry.tools()]
+    _, tokenizer = load_model(BaseModel.parse("default"))
+    chats = read_chat_jsonl(args.data / "train.jsonl")
+    tokens, offsets, tpos, toff = [], [0], [], [0]
+    weights: dict[str, list[np.ndarray]] = {k: [] for k in WEIGHTINGS}
+    keys, full, chat_index = [], [], []
+    for ci, messages in enumerate(chats):
+        variants = {}
+        for wname, spread in WEIGHTINGS.items():
+            config = TrainConfig(
+                call_examples="add",
+                call_cut=args.call_cut,
+                loss_weighting="turn" if spread.per_turn else "token",
+                call_weight=spread.call_weight,
+            )
+            examples = [
+                tokenize_chat(
+                    messages,
+                    tokenizer,
+                    mask_prompt=True,
+                    weighting=spread,
+                    key=chat_key(messages, names),
+                )
+            ]
+            examples += [
+                cut_example(messages, i, t, tokenizer, config, names)
+                for i, t in call_cuts(messages)
+            ]
+            variants[wname] = examples
+        base = variants["token"]
+        for j, example in enumerate(base):
+            index, _ = targets_of(example, example.weights)
+            if len(index) == 0 or len(example.tokens) > 2048:
+                continue
+            tokens.append(example.tokens.astype(np.uint16))
+            offsets.append(offsets[-1] + len(example.tokens))
+            tpos.append(index.astype(np.int32))
+            toff.append(toff[-1] + len(index))
+            for wname in WEIGHTINGS:
+                other = variants[wname][j]
+                assert np.array_equal(other.tokens, example.tokens)
+                weights[wname].append(targets_of(other, other.weights)[1])
+            keys.append(example.key)
+            full.append(j == 0)
+            chat_index.append(ci)
+    arrays: dict[str, Any] = {
+        "tokens": np.concatenate(tokens),
+        "offsets": np.array(offsets, dtype=np.int64),
+        "tpos": np.concatenate(tpos),
+        "toff": np.array(toff, dtype=np.int64),
+        "keys": np.array(keys),
+        "full": np.array(full),
+        "chat": np.array(chat_index, dtype=np.int32),
+    }
+    arrays |= {f"w_{k}": np.concatenate(v) for k, v in weights.items()}
+    name = "mix.npz" if args.call_cut == "line" else f"mix_{args.call_cut}.npz"
+    np.savez_compressed(args.out / name, **arrays)
+    system = system_prompt(registry.tools())
+    prefix = list(tokenizer.encode(CALL_PREFIX, add_special_tokens=False))
+    valid = read_chat_jsonl(args.data / "valid.jsonl")
+    decisions = probe_decisions(valid, names, limit=args.probe, seed=0)
+    small = {(d.query, d.tool) for d in probe_decisions(valid, names, limit=64, seed=0)}
+    prompts, poff, expected, in64 = [], [0], [], []
+    for d in decisions:
+        text = tokenizer.apply_chat_template(
+            [{"role": "system", "content": system}, {"role": "user", "content": d.query}],
+            tokenize=False,
+            add_generation_prompt=True,
+        )
+        ids = list(tokenizer.encode(text, add_special_tokens=False)) + prefix
+        prompts.append(np.array(ids, dtype=np.int32))
+        poff.append(poff[-1] + len(ids))
+        expected.append(d.tool)
+        in64.append((d.query, d.tool) in small)
+    np.savez_compressed(
+        args.out / "probe.npz",
+        tokens=np.concatenate(prompts),
+        offsets=np.array(poff, dtype=np.int64),
+        expected=np.array(expected),
+        in64=np.array(in64),
+        names=np.array(names),
+    )
+    model_dir = converted_model_dir(embedded_gguf_path())
+    for name in ("tokenizer.json", "config.json"):
+        shutil.copy(model_dir / name, args.out / name)
+    print(
+        json.dumps(
+            {
+                "examples": len(keys),
+                "full": int(sum(full)),
+                "probe": len(expected),
+                "in64": int(sum(in64)),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

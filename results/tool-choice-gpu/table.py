@@ -1,0 +1,50 @@
+"""table.md from run1/ and run2/ results.jsonl: one row per configuration, probe curve included.
+
+python results/tool-choice-gpu/table.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+MS_PER_TOKEN = 10.5
+"""CPU milliseconds per forward token on the 2-core machine (turn-cut mix: 33 s per update of
+3,149 tokens, measured 2026-11-26); turns the replica's token count into CPU minutes."""
+
+
+def main() -> None:
+    lines = [
+        "| run | config | knobs changed from the default | updates x examples | est. CPU min "
+        "| probe (241 valid) by update | final: all / the CPU probe's 64 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    base = None
+    for run in ("run1", "run2"):
+        for line in (HERE / run / "results.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            knobs = row["knobs"]
+            if base is None:
+                base = knobs
+            cut = "turn" if knobs.pop("file", "") == "mix_turn.npz" else "line"
+            knobs = {**knobs, "cut": cut}
+            changed = {
+                k: v for k, v in knobs.items() if base.get(k, "line") != v and k != "probe_every"
+            }
+            curve = row["curve"]
+            points = ", ".join(f"{p['update']}: {p['probe_all']:.0%}" for p in curve)
+            last = curve[-1]
+            minutes = last["cpu_tokens"] * MS_PER_TOKEN / 60000
+            changes = ", ".join(f"{k}={v}" for k, v in changed.items()) or "-"
+            lines.append(
+                f"| {run} | {row['name']} | {changes} | {knobs['updates']} x "
+                f"{knobs['per_update']} | {minutes:.0f} | {points} | "
+                f"{last['probe_all']:.1%} / {last['probe64']:.1%} |"
+            )
+    (HERE / "table.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
