@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not evaluate the base model (the report then has no base column)",
     )
     ev.add_argument(
+        "--no-base-cache",
+        action="store_true",
+        help="evaluate the base model afresh instead of reusing the result of an earlier run "
+        "with the same model, prompt, queries, fixtures and scorer (kept in "
+        "~/.cache/punie-tools/eval)",
+    )
+    ev.add_argument(
         "--eval-limit",
         type=int,
         metavar="N",

@@ -10,15 +10,15 @@ For the pipeline's CLI:
     config = load_config(yaml_path, overrides=cli_overrides(namespace))
 
 The defaults are the tool-choice recipe chosen by the screenings in
-`results/tool-choice-screen/` (short CPU runs) and `results/tool-choice-gpu/` (a torch
-replica of this trainer at full budget; the probe's first-tool accuracy on the valid split):
-the train split's full chats plus a call example per calling turn (`call_examples: add`, cut
-after the call line), each assistant turn weighing the same and calling turns three times
-that (`loss_weighting: turn`, `call_weight: 3`: 68.5% vs 61.0% probe at the same cost),
-every first-called tool an equal share of each epoch (`balance: tool`), 1280 iterations of batch 1 with gradient accumulation 16 (80 updates, ~40 s each on
-the 2-core CPU), LoRA rank 8 and scale 20, learning rate 3e-4 with a 10-update warm-up then
-cosine decay to 3e-5, validation, the probe and a checkpoint every 320 iterations, max 2048
-tokens. The seed's Phase 33 knobs (800
+`results/tool-choice-screen/` (short CPU runs) and `results/tool-choice-gpu/` (a torch replica
+of this trainer at full budget; the probe's first-tool accuracy on the valid split): the train
+split's full chats plus a call example per calling turn (`call_examples: add`, cut after the
+call line), each assistant turn weighing the same and calling turns three times that
+(`loss_weighting: turn`, `call_weight: 3`: 68.5% vs 61.0% probe at the same cost), every
+first-called tool an equal share of each epoch (`balance: tool`), 1280 iterations of batch 1
+with gradient accumulation 16 (80 updates, ~40 s each on the 2-core CPU), LoRA rank 8 and scale
+20, learning rate 3e-4 with a 10-update warm-up then cosine decay to 3e-5, validation, the
+probe and a checkpoint every 320 iterations, max 2048 tokens. The seed's Phase 33 knobs (800
 iterations, accumulation 4, lr 1e-4, full chats, per-token loss) are `configs/phase33.yaml`.
 
 `num_layers` defaults to all layers (-1), not Phase 33's 8: with this recipe on the punie

@@ -146,7 +146,8 @@ class Score:
     """Rates (0..1) of each rung, the keyword score and latency over a group of queries.
 
     ``first_tool`` is the rate of queries whose first called tool is an expected one (None in
-    reports written before it was measured).
+    reports written before it was measured); ``reply_tokens_p50``/``_p95`` are the tokens
+    generated per reply (each step of a multi-step query is a reply).
     """
 
     name: str
@@ -164,6 +165,8 @@ class Score:
     latency_p95: float
     tokens_per_s: float
     first_tool: float | None = None
+    reply_tokens_p50: float = 0.0
+    reply_tokens_p95: float = 0.0
 
     @classmethod
     def of(cls, name: str, results: Sequence[QueryResult]) -> Score:
@@ -174,6 +177,7 @@ class Score:
             return sum(float(v) for v in values) / n if n else 0.0
 
         latencies = [r.latency_s for r in results]
+        reply_tokens = [float(s.generated_tokens) for r in results for s in r.steps]
         seconds = sum(latencies)
         decoding = sum(r.decode_seconds for r in results)
         return cls(
@@ -188,6 +192,8 @@ class Score:
             latency_p95=percentile(latencies, 95),
             tokens_per_s=sum(r.generated_tokens for r in results) / decoding if decoding else 0.0,
             first_tool=rate(r.first_tool_right for r in results),
+            reply_tokens_p50=percentile(reply_tokens, 50),
+            reply_tokens_p95=percentile(reply_tokens, 95),
         )
 
 

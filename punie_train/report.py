@@ -111,6 +111,8 @@ def _ladder_table(result: EvalResult) -> list[str]:
         "p50",
         "p95",
         "decode tok/s",
+        "tokens/reply p50",
+        "p95",
     ]
     scores = [*result.categories, result.overall]
     rows = [
@@ -125,6 +127,8 @@ def _ladder_table(result: EvalResult) -> list[str]:
             secs(s.latency_p50),
             secs(s.latency_p95),
             f"{s.tokens_per_s:.1f}",
+            f"{s.reply_tokens_p50:.0f}",
+            f"{s.reply_tokens_p95:.0f}",
         ]
         for s in scores
     ]

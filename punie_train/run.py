@@ -62,6 +62,7 @@ class RunOptions:
     adapter: Path | None = None
     skip_eval: bool = False
     skip_base: bool = False
+    base_cache: bool = True
     eval_limit: int | None = None
     queries: tuple[str, ...] = ()
     eval_max_tokens: int = DEFAULT_MAX_TOKENS
@@ -90,6 +91,7 @@ class RunOptions:
             adapter=args.adapter,
             skip_eval=args.skip_eval,
             skip_base=args.skip_base,
+            base_cache=not args.no_base_cache,
             eval_limit=args.eval_limit,
             queries=tuple(args.queries),
             eval_max_tokens=args.eval_max_tokens or DEFAULT_MAX_TOKENS,
@@ -185,7 +187,7 @@ def _run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | 
         console.print(note)
     base = None
     if not options.skip_base:
-        base = evaluate_with_progress(registry, model, None, "base", queries, options, console)
+        base = base_evaluation(registry, model, queries, options, console)
     trained = evaluate_with_progress(registry, model, adapter, "trained", queries, options, console)
     report = RunReport(
         created=datetime.datetime.now().isoformat(timespec="seconds"),
@@ -395,6 +397,36 @@ def existing_adapter(options: RunOptions) -> Path:
             "--adapter with an mlx-lm adapter directory"
         )
     return adapter
+
+
+def base_evaluation(
+    registry: Registry,
+    model: BaseModel,
+    queries: Sequence[EvalQuery],
+    options: RunOptions,
+    console: Console,
+) -> EvalResult:
+    """The base model's evaluation: from the cache when the same inputs were evaluated before."""
+    from punie_train.eval_cache import base_eval_key, load_cached, store
+
+    try:
+        key = base_eval_key(model, registry, queries, options.eval_max_tokens)
+    except BaseModelError as error:
+        raise UserError(str(error)) from None
+    cached = load_cached(key) if options.base_cache else None
+    if cached is not None:
+        console.print(
+            f"base evaluation from the cache ({key[:12]}, strict {cached.overall.strict:.1%}); "
+            "--no-base-cache redoes it"
+        )
+        return cached
+    result = evaluate_with_progress(registry, model, None, "base", queries, options, console)
+    try:
+        path = store(key, result)
+        console.print(f"base evaluation kept for later runs: {path}")
+    except OSError as error:
+        console.print(f"[yellow]warning:[/yellow] could not keep the base evaluation: {error}")
+    return result
 
 
 def evaluate_with_progress(

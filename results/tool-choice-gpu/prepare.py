@@ -32,6 +32,7 @@ from punie_train.base_model import (  # noqa: E402
 )
 from punie_train.config import TrainConfig  # noqa: E402
 from punie_train.dataset import (  # noqa: E402
+    TokenizedExample,
     TurnWeighting,
     read_chat_jsonl,
     tokenize_chat,

@@ -177,6 +177,7 @@ def test_scores_are_consistent_with_the_queries(registry):
     assert all(toy.strict <= getattr(toy, rung) for rung in RUNGS)
     assert toy.latency_mean == 0.5
     assert toy.tokens_per_s == 10.0
+    assert (toy.reply_tokens_p50, toy.reply_tokens_p95) == (5.0, 5.0)  # 5 tokens per reply
 
 
 def test_eval_result_round_trips_through_json(registry):

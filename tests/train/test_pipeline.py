@@ -118,6 +118,7 @@ def fixture_pipeline(tmp_path_factory: pytest.TempPathFactory, slice_data: Path)
     out = io.StringIO()
     capture.setattr(sys, "stdout", out)
     capture.setenv("COLUMNS", "200")  # rich's width when stdout is not a terminal
+    capture.setenv("PUNIE_EVAL_CACHE", str(tmp_path_factory.mktemp("eval-cache")))
     try:
         code = main(
             [
@@ -136,6 +137,26 @@ def fixture_pipeline(tmp_path_factory: pytest.TempPathFactory, slice_data: Path)
     log = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
     report = json.loads((run_dir / "report.json").read_text())
     return PipelineRun(run_dir, stopped.value.iteration, code, out.getvalue(), report, log)
+
+
+EVAL_FLAGS = ["--eval-limit", str(EVAL_QUERIES), "--queries", "git-*", "--queries", "text-*"]
+
+
+def test_a_second_run_takes_the_base_evaluation_from_the_cache(
+    pipeline, slice_data, tmp_path, monkeypatch
+):
+    cache = pipeline.stdout.split("base evaluation kept for later runs: ")[1].split()[0]
+    monkeypatch.setenv("PUNIE_EVAL_CACHE", str(Path(cache).parent))
+    monkeypatch.setenv("COLUMNS", "200")
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    adapter = pipeline.run_dir / "adapters-best"
+    args = ["--adapter", str(adapter), "--run-dir", str(tmp_path), "--data", str(slice_data)]
+    args += EVAL_FLAGS
+    assert main([*args, "--eval-max-tokens", "8"]) == 0
+    assert "base evaluation from the cache" in out.getvalue()
+    again = json.loads((tmp_path / "report.json").read_text())
+    assert again["base"] == pipeline.report["base"]
 
 
 def test_cli_run_succeeds_and_ends_with_the_table(pipeline):
