@@ -1,6 +1,6 @@
 """Counting an example's tokens with the embedded model's tokenizer, when it is available.
 
-The tokenizer comes from ``punie_train.base_model`` (its ``load_tokenizer()`` or
+The tokenizer comes from ``punie_runtime.base_model`` (its ``load_tokenizer()`` or
 ``count_tokens()`` when it has them, else the tokenizer of the converted embedded model);
 when none can be loaded the token check is skipped with a warning. ``set_loader``
 swaps the loader (tests, other models).
@@ -27,9 +27,9 @@ def chatml(messages: Sequence[Mapping[str, str]]) -> str:
 
 def _embedded_counter() -> TokenCounter:
     try:
-        from punie_train import base_model
+        from punie_runtime import base_model
     except ImportError as exc:
-        raise TokenizerUnavailable(f"punie_train.base_model cannot be imported: {exc}") from None
+        raise TokenizerUnavailable(f"punie_runtime.base_model cannot be imported: {exc}") from None
     load = getattr(base_model, "load_tokenizer", None)
     if callable(load):
         return _chat_counter(load())

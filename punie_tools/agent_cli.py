@@ -97,7 +97,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     """Run the agent interactively or once."""
     from rich.console import Console
 
-    from punie_train.blas import ensure_fast_blas
+    from punie_runtime.blas import ensure_fast_blas
 
     state = ensure_fast_blas()  # before anything imports mlx
     console = Console(stderr=False)
@@ -158,7 +158,7 @@ def load_chat_model(
     model: str | None, adapter: str | None, max_tokens: int, console: Any
 ) -> ModelFn:
     """A model callable streaming its tokens to the console (punie_train does the work)."""
-    from punie_train.chat_model import chat_model
+    from punie_runtime.chat_model import chat_model
 
     def stream(token: str) -> None:
         console.print(token, end="", markup=False, highlight=False)

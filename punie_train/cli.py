@@ -14,7 +14,7 @@ import threading
 from collections.abc import Generator, Sequence
 from pathlib import Path
 
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 from punie_train.config import add_arguments
 
 DESCRIPTION = """\
@@ -179,7 +179,7 @@ def _main(argv: Sequence[str] | None) -> int:
         console.print(f"[yellow]stopped:[/yellow] {stop or 'interrupted'}", soft_wrap=True)
         return 130
     if report is not None:
-        from punie_train.report import console_table
+        from punie_eval.report import console_table
 
         Console(highlight=False).print(console_table(report))
     return 0

@@ -17,27 +17,27 @@ import attrs
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from punie_tools import EvalQuery, Registry, RegistryError
-from punie_tools.prompt import system_prompt
-from punie_train.base_model import BaseModel, BaseModelError
-from punie_train.baseline import baseline_for_run
-from punie_train.blas import BlasState
-from punie_train.config import ConfigError, TrainConfig, cli_overrides, load_config
-from punie_train.eval_results import EvalResult, QueryResult
-from punie_train.evaluate import (
+from punie_eval.baseline import baseline_for_run
+from punie_eval.eval_results import EvalResult, QueryResult
+from punie_eval.evaluate import (
     DEFAULT_MAX_TOKENS,
     EvalSelectionError,
     evaluate_model,
     query_problems,
     select_queries,
 )
-from punie_train.report import write_report
-from punie_train.report_data import (
+from punie_eval.report import write_report
+from punie_eval.report_data import (
     RunReport,
     TrainingInfo,
     read_loss_log,
     summarize_manifest,
 )
+from punie_runtime.base_model import BaseModel, BaseModelError
+from punie_runtime.blas import BlasState
+from punie_tools import EvalQuery, Registry, RegistryError
+from punie_tools.prompt import system_prompt
+from punie_train.config import ConfigError, TrainConfig, cli_overrides, load_config
 from punie_train.runlock import RunDirBusy, RunLock
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def _follow(options: RunOptions, console: Console, rank: int) -> None:
 
 
 def _run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | None:
-    from punie_train.blas import blas_report  # measures with mlx: after ensure_fast_blas()
+    from punie_runtime.blas import blas_report  # measures with mlx: after ensure_fast_blas()
 
     speed = blas_report()
     console.print(speed.describe())
@@ -279,7 +279,7 @@ def ensure_data(data: Path, config: TrainConfig, registry: Registry, console: Co
 def build_data(data: Path, config: TrainConfig, registry: Registry, console: Console) -> None:
     """Build the dataset into ``data`` with punie_datagen's defaults and a progress bar."""
     from punie_datagen import DatagenOptions, DatasetFileError, build_dataset
-    from punie_datagen.cli import ConsoleReporter, summary_table
+    from punie_datagen.console import ConsoleReporter, summary_table
 
     console.print(f"[bold]building the dataset in {data} with punie_datagen[/bold]")
     reporter = ConsoleReporter(console)
@@ -313,8 +313,9 @@ def train_model(
     loss is over the valid split's chats as they are, and the tool-choice probe asks the
     model for the first tool of `probe_examples` of the valid split's requests.
     """
-    from punie_train.base_model import load_model
-    from punie_train.dataset import DatasetError, load_split, read_chat_jsonl
+    from punie_datagen.jsonl import DatasetFileError, read_chat_jsonl
+    from punie_runtime.base_model import load_model
+    from punie_train.dataset import DatasetError, load_split
     from punie_train.distributed import DistributedError
     from punie_train.mix import key_counts, training_split
     from punie_train.probe import ToolProbe, probe_decisions
@@ -364,7 +365,7 @@ def train_model(
             console=console,
             probe=probe,
         )
-    except (BaseModelError, DatasetError, TrainError, DistributedError) as error:
+    except (BaseModelError, DatasetError, DatasetFileError, TrainError, DistributedError) as error:
         raise UserError(str(error)) from None
 
 
@@ -407,7 +408,7 @@ def base_evaluation(
     console: Console,
 ) -> EvalResult:
     """The base model's evaluation: from the cache when the same inputs were evaluated before."""
-    from punie_train.eval_cache import base_eval_key, load_cached, store
+    from punie_eval.eval_cache import base_eval_key, load_cached, store
 
     try:
         key = base_eval_key(model, registry, queries, options.eval_max_tokens)

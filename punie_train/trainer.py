@@ -5,7 +5,7 @@ Public API (for `python -m punie_train`):
     summary = train(config, model, tokenizer, train_set, valid_set, run_dir, resume=False,
                     on_report=None)
 
-- `model`, `tokenizer`: from `punie_train.base_model.load_model(config.model)` (float32).
+- `model`, `tokenizer`: from `punie_runtime.base_model.load_model(config.model)` (float32).
   `train` freezes the model and adds the adapters itself (`mlx_lm.tuner.utils.
   linear_to_lora_layers`); the optimizer and schedule are mlx's (`build_schedule`).
 - `train_set`, `valid_set`: `TokenizedSplit`s (`punie_train.dataset.load_split`) or lists of

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from punie_runtime.tokens import count_tokens
 from punie_tools import Registry
 from punie_tools.prompt import system_prompt
-from punie_train.tokens import count_tokens
 
 
 def test_prompt_names_every_tool_and_category() -> None:

@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 import pytest
 
+from punie_eval.eval_results import RUNGS
 from punie_train.cli import main
-from punie_train.eval_results import RUNGS
 
 FOUNDATION = Path(__file__).parents[2] / "punie_datagen" / "foundation_data"
 ITERS = 4
@@ -56,10 +56,11 @@ def fixture_slice_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def train_directly(run_dir: Path, data: Path, stop_at: int | None = None) -> Any:
     """Train with the trainer's API; raise KeyboardInterrupt from the callback at ``stop_at``."""
+    from punie_datagen.jsonl import read_chat_jsonl
+    from punie_runtime.base_model import load_model
     from punie_tools import Registry
-    from punie_train.base_model import load_model
     from punie_train.config import load_config
-    from punie_train.dataset import load_split, read_chat_jsonl
+    from punie_train.dataset import load_split
     from punie_train.mix import training_split
     from punie_train.trainer import train
 
@@ -185,9 +186,9 @@ def test_resumed_run_keeps_the_uninterrupted_learning_rate(pipeline):
 def test_best_adapter_reloads_and_generates_the_same_fused(pipeline):
     """The evaluated adapter loads onto the base model and generates; fusing it (as the
     evaluation does) changes no greedy token."""
-    from punie_train.base_model import load_model
-    from punie_train.evaluate import fuse_adapters
-    from punie_train.generate import Generator
+    from punie_eval.evaluate import fuse_adapters
+    from punie_runtime.base_model import load_model
+    from punie_runtime.generate import Generator
 
     adapter = Path(pipeline.report["trained"]["adapter"])
     messages = [{"role": "user", "content": "Show the git status"}]
