@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-import attrs
 from rich.console import Console
 
 from punie_datagen.console import ConsoleReporter, summary_table
 from punie_datagen.jsonl import DatasetFileError
 from punie_datagen.options import DatagenOptions
 from punie_datagen.pipeline import build_dataset
+from punie_tools.options_cli import add_options, given_options
 from punie_tools.registry import RegistryError
 
 DESCRIPTION = """\
@@ -25,35 +24,22 @@ split as <out>/train.jsonl and <out>/valid.jsonl with <out>/manifest.json."""
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; its options are generated from DatagenOptions' fields."""
-    parser = argparse.ArgumentParser(
-        prog="python -m punie_datagen",
-        description=DESCRIPTION,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    for field in attrs.fields(DatagenOptions):
-        flag = "--" + field.name.replace("_", "-")
-        helptext, metavar = field.metadata["help"], field.metadata["metavar"]
-        if field.name == "extra":
-            parser.add_argument(
-                flag, action="append", type=Path, default=[], help=helptext, metavar=metavar
-            )
-            continue
-        default = field.default
-        if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", help=helptext)
-            continue
-        kind = {"int": int, "float": float}.get(type(default).__name__, Path)
-        parser.add_argument(flag, type=kind, default=default, help=helptext, metavar=metavar)
+    parser = argparse.ArgumentParser(prog="python -m punie_datagen", description=DESCRIPTION)
+    add_options(parser, DatagenOptions)
     return parser
+
+
+def options_from(args: argparse.Namespace) -> DatagenOptions:
+    """The options the command line gave, the class's defaults for the rest."""
+    return DatagenOptions(**given_options(args, DatagenOptions))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m punie_datagen``."""
     args = build_parser().parse_args(argv)
     console = Console(stderr=True, soft_wrap=True)
-    values = {f.name: getattr(args, f.name) for f in attrs.fields(DatagenOptions)}
     try:
-        options = DatagenOptions(**values)
+        options = options_from(args)
     except (TypeError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2

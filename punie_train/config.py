@@ -45,6 +45,8 @@ from typing import Any
 import attrs
 import yaml
 
+from punie_tools.options_cli import add_options, given_options, option
+
 OPTIMIZERS = ("adam", "adamw", "sgd", "adafactor", "muon")
 FINE_TUNE_TYPES = ("lora", "dora", "full")
 LOSS_WEIGHTINGS = ("token", "turn")
@@ -77,24 +79,20 @@ class ConfigError(ValueError):
     """A config file or flag that cannot be used; the message names the key and the source."""
 
 
-def _help(text: str, **extra: Any) -> dict[str, Any]:
-    return {"help": text, **extra}
-
-
 @attrs.frozen
 class LoraParameters:
     """LoRA adapter shape: mlx-lm's `lora_parameters` mapping."""
 
-    rank: int = attrs.field(default=8, metadata=_help("LoRA rank.", flag="--lora-rank"))
+    rank: int = attrs.field(default=8, metadata=option("LoRA rank.", flag="--lora-rank"))
     scale: float = attrs.field(
-        default=20.0, metadata=_help("LoRA scale (mlx-lm's, not alpha).", flag="--lora-scale")
+        default=20.0, metadata=option("LoRA scale (mlx-lm's, not alpha).", flag="--lora-scale")
     )
     dropout: float = attrs.field(
-        default=0.0, metadata=_help("Dropout on the LoRA input.", flag="--lora-dropout")
+        default=0.0, metadata=option("Dropout on the LoRA input.", flag="--lora-dropout")
     )
     keys: tuple[str, ...] | None = attrs.field(
         default=None,
-        metadata=_help(
+        metadata=option(
             "Module names to adapt inside each layer (default: every linear layer).",
             flag="--lora-keys",
         ),
@@ -111,24 +109,28 @@ class LrSchedule:
 
     name: str = attrs.field(
         default="cosine_decay",
-        metadata=_help(
+        metadata=option(
             "Schedule after the warm-up ('none' for a constant rate).", flag="--lr-schedule"
         ),
     )
     arguments: tuple[float, ...] = attrs.field(
         default=(),
-        metadata=_help(
+        metadata=option(
             "The schedule's arguments (empty: derived from --learning-rate and --iters).",
             flag="--lr-schedule-arguments",
         ),
     )
     warmup: int = attrs.field(
-        default=10, metadata=_help("Linear warm-up length in optimizer updates.", flag="--warmup")
+        default=10, metadata=option("Linear warm-up length in optimizer updates.", flag="--warmup")
     )
     warmup_init: float = attrs.field(
         default=1e-5,
-        metadata=_help("Learning rate at the first warm-up update.", flag="--warmup-init"),
+        metadata=option("Learning rate at the first warm-up update.", flag="--warmup-init"),
     )
+
+
+NESTED = {"lora_parameters": LoraParameters, "lr_schedule": LrSchedule}
+"""TrainConfig's fields that are attrs classes themselves (one CLI option per sub-field)."""
 
 
 @attrs.frozen
@@ -137,35 +139,37 @@ class TrainConfig:
 
     model: str = attrs.field(
         default="default",
-        metadata=_help(
+        metadata=option(
             "Base model: 'default' (embedded SmolLM2-135M), an mlx-lm dir, .gguf or hub id."
         ),
     )
     data: str = attrs.field(
-        default="data/phase33", metadata=_help("Directory holding train.jsonl and valid.jsonl.")
+        default="data/phase33", metadata=option("Directory holding train.jsonl and valid.jsonl.")
     )
     adapter_path: str = attrs.field(
         default="adapters",
-        metadata=_help("Final adapter directory (relative: inside the run dir)."),
+        metadata=option("Final adapter directory (relative: inside the run dir)."),
     )
     fine_tune_type: str = attrs.field(
-        default="lora", metadata=_help("lora, dora or full.", choices=FINE_TUNE_TYPES)
+        default="lora", metadata=option("lora, dora or full.", choices=FINE_TUNE_TYPES)
     )
     optimizer: str = attrs.field(
-        default="adam", metadata=_help("Optimizer from mlx.optimizers.", choices=OPTIMIZERS)
+        default="adam", metadata=option("Optimizer from mlx.optimizers.", choices=OPTIMIZERS)
     )
     optimizer_config: Mapping[str, Mapping[str, Any]] = attrs.field(
         factory=dict,
         converter=lambda value: {str(k): dict(v or {}) for k, v in (value or {}).items()},
-        metadata=_help("Extra optimizer arguments keyed by optimizer name (YAML only).", cli=False),
+        metadata=option(
+            "Extra optimizer arguments keyed by optimizer name (YAML only).", cli=False
+        ),
     )
     mask_prompt: bool = attrs.field(
         default=True,
-        metadata=_help("Train only on assistant turns (all of them, not just the last)."),
+        metadata=option("Train only on assistant turns (all of them, not just the last)."),
     )
     loss_weighting: str = attrs.field(
         default="turn",
-        metadata=_help(
+        metadata=option(
             "Spread of an example's loss: 'token' (every target token alike) or 'turn' "
             "(every assistant turn alike, so a short call weighs as much as a long answer).",
             choices=LOSS_WEIGHTINGS,
@@ -173,11 +177,11 @@ class TrainConfig:
     )
     call_weight: float = attrs.field(
         default=3.0,
-        metadata=_help("Weight of assistant turns that call a tool, relative to other turns."),
+        metadata=option("Weight of assistant turns that call a tool, relative to other turns."),
     )
     call_examples: str = attrs.field(
         default="add",
-        metadata=_help(
+        metadata=option(
             "Call examples (a chat cut after each tool call, loss on that call only): "
             "'none', 'add' (beside the full chats) or 'only' (chats without a call stay whole).",
             choices=CALL_EXAMPLES,
@@ -185,7 +189,7 @@ class TrainConfig:
     )
     call_cut: str = attrs.field(
         default="line",
-        metadata=_help(
+        metadata=option(
             "Where a call example ends: 'line' (after the code line of the turn's first tool "
             "call) or 'turn' (after the whole calling turn: the call and the code around it).",
             choices=CALL_CUTS,
@@ -193,7 +197,7 @@ class TrainConfig:
     )
     balance: str = attrs.field(
         default="tool",
-        metadata=_help(
+        metadata=option(
             "'tool': every first-called tool about equally often per epoch (rare tools "
             "repeated, common ones spread over epochs); 'none': each example once per epoch.",
             choices=BALANCES,
@@ -201,51 +205,52 @@ class TrainConfig:
     )
     probe_examples: int = attrs.field(
         default=64,
-        metadata=_help(
+        metadata=option(
             "Validation queries whose first tool the model is asked at each validation "
             "(the tool-choice probe; it picks the best adapter with the validation loss); 0: off."
         ),
     )
     num_layers: int = attrs.field(
-        default=-1, metadata=_help("Layers to adapt, counted from the top; -1 for all.")
+        default=-1, metadata=option("Layers to adapt, counted from the top; -1 for all.")
     )
-    batch_size: int = attrs.field(default=1, metadata=_help("Examples per micro-batch."))
-    iters: int = attrs.field(default=1280, metadata=_help("Micro-batches to train on."))
+    batch_size: int = attrs.field(default=1, metadata=option("Examples per micro-batch."))
+    iters: int = attrs.field(default=1280, metadata=option("Micro-batches to train on."))
     grad_accumulation_steps: int = attrs.field(
-        default=16, metadata=_help("Micro-batches per optimizer update.")
+        default=16, metadata=option("Micro-batches per optimizer update.")
     )
-    learning_rate: float = attrs.field(default=3e-4, metadata=_help("Peak learning rate."))
+    learning_rate: float = attrs.field(default=3e-4, metadata=option("Peak learning rate."))
     lr_schedule: LrSchedule | None = attrs.field(
-        factory=LrSchedule, metadata=_help("Learning-rate schedule (YAML mapping; null: constant).")
+        factory=LrSchedule,
+        metadata=option("Learning-rate schedule (YAML mapping; null: constant)."),
     )
     lora_parameters: LoraParameters = attrs.field(
-        factory=LoraParameters, metadata=_help("LoRA rank, scale, dropout (YAML mapping).")
+        factory=LoraParameters, metadata=option("LoRA rank, scale, dropout (YAML mapping).")
     )
     max_seq_length: int = attrs.field(
-        default=2048, metadata=_help("Longer examples are truncated to this many tokens.")
+        default=2048, metadata=option("Longer examples are truncated to this many tokens.")
     )
     steps_per_report: int = attrs.field(
-        default=64, metadata=_help("Iterations between training-loss reports.")
+        default=64, metadata=option("Iterations between training-loss reports.")
     )
     steps_per_eval: int = attrs.field(
         default=320,
-        metadata=_help("Iterations between validations (loss and tool-choice probe)."),
+        metadata=option("Iterations between validations (loss and tool-choice probe)."),
     )
     val_batches: int = attrs.field(
         default=10,
-        metadata=_help(
+        metadata=option(
             "Validation batches per evaluation (the same seeded subset each time); -1: all."
         ),
     )
     save_every: int = attrs.field(
-        default=320, metadata=_help("Iterations between resumable checkpoints.")
+        default=320, metadata=option("Iterations between resumable checkpoints.")
     )
-    seed: int = attrs.field(default=0, metadata=_help("Seed for LoRA init, data order, dropout."))
+    seed: int = attrs.field(default=0, metadata=option("Seed for LoRA init, data order, dropout."))
     resume_adapter_file: str | None = attrs.field(
-        default=None, metadata=_help("Adapter weights (.safetensors) to start from.")
+        default=None, metadata=option("Adapter weights (.safetensors) to start from.")
     )
     grad_checkpoint: bool = attrs.field(
-        default=False, metadata=_help("Recompute activations in backward to save memory.")
+        default=False, metadata=option("Recompute activations in backward to save memory.")
     )
 
     def __attrs_post_init__(self) -> None:
@@ -359,9 +364,7 @@ def _coerce(value: Any, annotation: str, key: str, source: str) -> Any:
 
 
 def _nested_class(field: attrs.Attribute) -> type | None:
-    return {"LoraParameters": LoraParameters, "LrSchedule": LrSchedule}.get(
-        str(field.type).split(" |")[0]
-    )
+    return NESTED.get(field.name)
 
 
 def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str = "") -> Any:
@@ -448,49 +451,12 @@ def load_config(
     return _build(TrainConfig, _merge(data, nested), "command line" if nested else str(path))
 
 
-def _flag(field: attrs.Attribute, parent: attrs.Attribute | None) -> str:
-    if "flag" in field.metadata:
-        return field.metadata["flag"]
-    name = field.name if parent is None else f"{parent.name}_{field.name}"
-    return "--" + name.replace("_", "-")
-
-
-def _add_field(group: Any, field: attrs.Attribute, parent: attrs.Attribute | None) -> None:
-    annotation = str(field.type)
-    dest = field.name if parent is None else f"{parent.name}.{field.name}"
-    default = None if hasattr(field.default, "factory") else field.default
-    help_text = field.metadata.get("help", "")
-    if default not in (None, ()):
-        help_text += f" (default: {default})"
-    kwargs: dict[str, Any] = {"dest": dest, "default": argparse.SUPPRESS, "help": help_text}
-    if annotation == "bool":
-        kwargs["action"] = argparse.BooleanOptionalAction
-    elif annotation.startswith("tuple["):
-        kwargs["nargs"] = "+"
-        kwargs["type"] = float if "float" in annotation else str
-        kwargs["metavar"] = "X"
-    else:
-        kwargs["type"] = {"int": int, "float": float}.get(annotation, str)
-        if "choices" in field.metadata:
-            kwargs["choices"] = field.metadata["choices"]
-    group.add_argument(_flag(field, parent), **kwargs)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one option per TrainConfig knob (nested ones too); unset flags leave no attribute."""
     group = parser.add_argument_group("training (YAML keys as mlx-lm's; CLI > YAML > defaults)")
-    for field in attrs.fields(TrainConfig):
-        if not field.metadata.get("cli", True):
-            continue
-        nested = _nested_class(field)
-        if nested is None:
-            _add_field(group, field, None)
-            continue
-        for sub in attrs.fields(nested):
-            _add_field(group, sub, field)
+    add_options(group, TrainConfig, NESTED)
 
 
 def cli_overrides(namespace: argparse.Namespace) -> dict[str, Any]:
     """The TrainConfig keys (dotted for nested ones) that were given on the command line."""
-    names = {field.name for field in attrs.fields(TrainConfig)}
-    return {key: value for key, value in vars(namespace).items() if key.partition(".")[0] in names}
+    return given_options(namespace, TrainConfig)
