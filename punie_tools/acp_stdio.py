@@ -17,7 +17,8 @@ from pathlib import Path
 from acp import run_agent
 from acp.core import DEFAULT_STDIO_BUFFER_LIMIT_BYTES
 
-from punie_tools.acp_agent import AcpOptions, PunieAcpAgent, StreamingModel, TokenSink
+from punie_tools.acp_agent import PunieAcpAgent
+from punie_tools.acp_session import AcpOptions, StreamingModel, TokenSink
 from punie_tools.agent import AgentLimits, Message
 from punie_tools.cli_common import open_tools
 from punie_tools.sandbox import RunLimits

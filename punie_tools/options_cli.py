@@ -46,7 +46,7 @@ def _flag(field: attrs.Attribute, parent: attrs.Attribute | None) -> str:
 
 
 def _default_text(field: attrs.Attribute) -> str:
-    default = None if isinstance(field.default, attrs.Factory) else field.default  # type: ignore[arg-type]
+    default = None if hasattr(field.default, "factory") else field.default
     if default in (None, (), "") or isinstance(default, bool):
         return ""
     return f" (default: {default})"

@@ -166,7 +166,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from rich.console import Console
 
-    from punie_train.run import RunOptions, UserError, run
+    from punie_train.run import run
+    from punie_train.run_options import RunOptions, UserError
 
     console = Console(stderr=True, highlight=False)
     try:

@@ -110,7 +110,7 @@ class PipelineRun:
 @pytest.fixture(name="pipeline", scope="module")
 def fixture_pipeline(tmp_path_factory: pytest.TempPathFactory, slice_data: Path) -> PipelineRun:
     """Train 2 of 4 iterations, interrupt, then ``python -m punie_train --resume`` to the end."""
-    from punie_train.trainer import TrainingInterrupted
+    from punie_train.train_outcome import TrainingInterrupted
 
     run_dir = tmp_path_factory.mktemp("run")
     with pytest.raises(TrainingInterrupted) as stopped:
