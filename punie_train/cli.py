@@ -15,7 +15,7 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from punie_runtime.blas import ensure_fast_blas
-from punie_train.config import add_arguments
+from punie_train.config_file import add_arguments
 
 DESCRIPTION = """\
 Fine-tune a small model to call punie-tools through Code Mode, then measure it.

@@ -12,7 +12,8 @@ from pathlib import Path
 import attrs
 
 from punie_eval.evaluate import DEFAULT_MAX_TOKENS
-from punie_train.config import ConfigError, TrainConfig, cli_overrides, load_config
+from punie_train.config import ConfigError, TrainConfig
+from punie_train.config_file import cli_overrides, load_config
 
 
 class UserError(Exception):

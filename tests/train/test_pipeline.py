@@ -59,7 +59,7 @@ def train_directly(run_dir: Path, data: Path, stop_at: int | None = None) -> Any
     from punie_datagen.jsonl import read_chat_jsonl
     from punie_runtime.base_model import load_model
     from punie_tools import Registry
-    from punie_train.config import load_config
+    from punie_train.config_file import load_config
     from punie_train.dataset import load_split
     from punie_train.mix import training_split
     from punie_train.trainer import train
@@ -82,7 +82,7 @@ def scheduled_learning_rates(updates: int) -> list[float]:
     """The learning rate after each optimizer update of an uninterrupted run with KNOBS."""
     import mlx.core as mx
 
-    from punie_train.config import load_config
+    from punie_train.config_file import load_config
     from punie_train.trainer import build_optimizer
 
     optimizer = build_optimizer(load_config(None, KNOBS))
