@@ -15,6 +15,7 @@ from punie_tools.cli_common import (
     add_turn_options,
     open_tools,
 )
+from punie_tools.policy import call_writes
 from punie_tools.sandbox import RunResult
 from punie_tools.spec import ToolSpec
 
@@ -48,8 +49,7 @@ def make_guard(
     """The confirmation policy for writing tools: refuse, allow, or ask the user."""
 
     def guard(spec: ToolSpec, args: dict[str, Any]) -> str | None:
-        # A writing tool called with write=False only previews (cst_rename, cst_add_import).
-        if not spec.writes or args.get("write") is False:
+        if not call_writes(spec, args):  # a reading tool, or a writing one asked to preview
             return None
         if read_only:
             return f"{spec.name} is refused: the agent runs in --read-only mode"

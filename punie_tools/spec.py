@@ -61,16 +61,27 @@ class ToolSpec:
     function: Callable[..., Any] = attrs.field(eq=False, hash=False, repr=False)
     injected: tuple[str, ...] = ()
     writes: bool = False
+    preview_flag: str | None = None
+    """A boolean parameter that, passed False, makes a writing call only a preview."""
+    example: str = ""
+    """Code Mode lines calling this tool, for the system prompt's example (see `prompt`)."""
 
     @classmethod
     def from_function(
-        cls, function: Callable[..., Any], *, category: str, writes: bool = False
+        cls,
+        function: Callable[..., Any],
+        *,
+        category: str,
+        writes: bool = False,
+        preview_flag: str | None = None,
+        example: str = "",
     ) -> ToolSpec:
         """Build a spec from a typed function with a docstring.
 
         Parameters annotated ``Workspace`` are injected at call time and hidden from the
         model. ``writes`` marks tools that change files or run programs, which the agent
-        asks the user to confirm.
+        asks the user to confirm, unless the call sets ``preview_flag`` to False (a
+        preview). ``example`` is a short call of the tool for the system prompt.
         """
         if not callable(function) or not hasattr(function, "__name__"):
             raise SpecError(f"{function!r} is not a function")
@@ -113,6 +124,8 @@ class ToolSpec:
             function=function,
             injected=tuple(injected),
             writes=writes,
+            preview_flag=preview_flag,
+            example=example,
         )
 
     @property
