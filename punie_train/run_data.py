@@ -5,7 +5,6 @@ A folder a killed punie_datagen left half written (`punie_datagen.output`) is ne
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +76,11 @@ def build_data(data: Path, config: TrainConfig, registry: Registry, console: Con
 
 
 def read_manifest(data: Path) -> dict[str, Any]:
-    """The report's summary of ``data/manifest.json`` (empty when there is none)."""
+    """The report's summary of ``data/manifest.json``, read through `Manifest` (empty if none)."""
+    from punie_datagen.manifest import MANIFEST, Manifest
+
     try:
-        return summarize_manifest(json.loads((data / "manifest.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
+        manifest = Manifest.from_file(data / MANIFEST)
+    except (OSError, ValueError, KeyError, TypeError):
         return {}
+    return summarize_manifest(attrs.asdict(manifest))
