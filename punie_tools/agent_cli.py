@@ -157,7 +157,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 def load_chat_model(
     model: str | None, adapter: str | None, max_tokens: int, console: Any
 ) -> ModelFn:
-    """A model callable streaming its tokens to the console (punie_train does the work)."""
+    """A model callable streaming its tokens to the console (punie_runtime does the work)."""
     from punie_runtime.chat_model import chat_model
 
     def stream(token: str) -> None:
