@@ -105,6 +105,7 @@ class PipelineRun:
     stdout: str
     report: dict[str, Any]
     log: list[dict[str, Any]]
+    eval_cache: Path
 
 
 @pytest.fixture(name="pipeline", scope="module")
@@ -119,7 +120,8 @@ def fixture_pipeline(tmp_path_factory: pytest.TempPathFactory, slice_data: Path)
     out = io.StringIO()
     capture.setattr(sys, "stdout", out)
     capture.setenv("COLUMNS", "200")  # rich's width when stdout is not a terminal
-    capture.setenv("PUNIE_EVAL_CACHE", str(tmp_path_factory.mktemp("eval-cache")))
+    eval_cache = tmp_path_factory.mktemp("eval-cache")
+    capture.setenv("PUNIE_EVAL_CACHE", str(eval_cache))
     try:
         code = main(
             [
@@ -137,7 +139,9 @@ def fixture_pipeline(tmp_path_factory: pytest.TempPathFactory, slice_data: Path)
         capture.undo()
     log = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
     report = json.loads((run_dir / "report.json").read_text())
-    return PipelineRun(run_dir, stopped.value.iteration, code, out.getvalue(), report, log)
+    return PipelineRun(
+        run_dir, stopped.value.iteration, code, out.getvalue(), report, log, eval_cache
+    )
 
 
 EVAL_FLAGS = ["--eval-limit", str(EVAL_QUERIES), "--queries", "git-*", "--queries", "text-*"]
@@ -146,16 +150,17 @@ EVAL_FLAGS = ["--eval-limit", str(EVAL_QUERIES), "--queries", "git-*", "--querie
 def test_a_second_run_takes_the_base_evaluation_from_the_cache(
     pipeline, slice_data, tmp_path, monkeypatch
 ):
-    cache = pipeline.stdout.split("base evaluation kept for later runs: ")[1].split()[0]
-    monkeypatch.setenv("PUNIE_EVAL_CACHE", str(Path(cache).parent))
+    assert len(list(pipeline.eval_cache.glob("*.json"))) == 1  # the first run kept it
+    monkeypatch.setenv("PUNIE_EVAL_CACHE", str(pipeline.eval_cache))
     monkeypatch.setenv("COLUMNS", "200")
-    out = io.StringIO()
-    monkeypatch.setattr(sys, "stdout", out)
+    console = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(sys, "stderr", console)
     adapter = pipeline.run_dir / "adapters-best"
     args = ["--adapter", str(adapter), "--run-dir", str(tmp_path), "--data", str(slice_data)]
     args += EVAL_FLAGS
     assert main([*args, "--eval-max-tokens", "8"]) == 0
-    assert "base evaluation from the cache" in out.getvalue()
+    assert "base evaluation from the cache" in console.getvalue()
     again = json.loads((tmp_path / "report.json").read_text())
     assert again["base"] == pipeline.report["base"]
 
