@@ -1,4 +1,4 @@
-"""Decode speed and latency per query of punie_train.generate, each optimisation in one run.
+"""Decode speed and latency per query of punie_runtime.generate, each optimisation in one run.
 
 Usage: .venv/bin/python bench/generate.py [--model SPEC] [--adapter DIR] [--max-tokens N]
        [--queries N] [--blas] [--llama]
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 
 ensure_fast_blas(reexec=True)
 
@@ -33,9 +33,9 @@ from typing import Any  # noqa: E402
 
 import attrs  # noqa: E402
 
-from punie_train.base_model import BaseModel, embedded_gguf_path, load_model  # noqa: E402
-from punie_train.blas import blas_report  # noqa: E402
-from punie_train.generate import Generation, Generator  # noqa: E402
+from punie_runtime.base_model import BaseModel, embedded_gguf_path, load_model  # noqa: E402
+from punie_runtime.blas import blas_report  # noqa: E402
+from punie_runtime.generate import Generation, Generator  # noqa: E402
 
 QUERIES = (
     "How many ruff violations are there in src?",
@@ -168,10 +168,10 @@ def print_run(run: Run, baseline: Run) -> None:
 
 SHORT_DECODE = """
 import json, time
-from punie_train.blas import ensure_fast_blas, blas_report
+from punie_runtime.blas import ensure_fast_blas, blas_report
 state = ensure_fast_blas()
-from punie_train.base_model import load_model
-from punie_train.generate import Generator
+from punie_runtime.base_model import load_model
+from punie_runtime.generate import Generator
 model, tok = load_model()
 g = Generator(model, tok, draft_tokens=0, max_tokens=16, stop_strings=())
 out = g.generate([{"role": "user", "content": "Write a Python function that adds two numbers."}])

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 
 ensure_fast_blas(reexec=True)
 
@@ -44,13 +44,13 @@ import numpy as np  # noqa: E402
 from mlx.utils import tree_map  # noqa: E402
 from mlx_lm.models.base import create_causal_mask  # noqa: E402
 
-from punie_train.base_model import load_model  # noqa: E402
-from punie_train.blas import blas_report  # noqa: E402
+from punie_datagen.jsonl import read_chat_jsonl  # noqa: E402
+from punie_runtime.base_model import load_model  # noqa: E402
+from punie_runtime.blas import blas_report  # noqa: E402
 from punie_train.config import TrainConfig  # noqa: E402
 from punie_train.dataset import (  # noqa: E402
     TokenizedExample,
     make_batch,
-    read_chat_jsonl,
     tokenize_split,
 )
 from punie_train.forward import batch_arrays, batch_loss  # noqa: E402

@@ -5,26 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-import attrs
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from punie_datagen.example import SOURCES, Example
-from punie_datagen.execute import Outcome
+from punie_datagen.console import ConsoleReporter, summary_table
 from punie_datagen.jsonl import DatasetFileError
-from punie_datagen.manifest import Manifest
 from punie_datagen.options import DatagenOptions
-from punie_datagen.pipeline import Reporter, build_dataset
+from punie_datagen.pipeline import build_dataset
+from punie_tools.options_cli import add_options, given_options
 from punie_tools.registry import RegistryError
 
 DESCRIPTION = """\
@@ -36,94 +24,22 @@ split as <out>/train.jsonl and <out>/valid.jsonl with <out>/manifest.json."""
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; its options are generated from DatagenOptions' fields."""
-    parser = argparse.ArgumentParser(
-        prog="python -m punie_datagen",
-        description=DESCRIPTION,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    for field in attrs.fields(DatagenOptions):
-        flag = "--" + field.name.replace("_", "-")
-        helptext, metavar = field.metadata["help"], field.metadata["metavar"]
-        if field.name == "extra":
-            parser.add_argument(
-                flag, action="append", type=Path, default=[], help=helptext, metavar=metavar
-            )
-            continue
-        default = field.default
-        if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", help=helptext)
-            continue
-        kind = {"int": int, "float": float}.get(type(default).__name__, Path)
-        parser.add_argument(flag, type=kind, default=default, help=helptext, metavar=metavar)
+    parser = argparse.ArgumentParser(prog="python -m punie_datagen", description=DESCRIPTION)
+    add_options(parser, DatagenOptions)
     return parser
 
 
-class ConsoleReporter(Reporter):
-    """Shows stages, warnings and a progress bar while examples execute."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.progress: Progress | None = None
-        self.task: TaskID | None = None
-        self.failed = 0
-
-    def stage(self, name: str) -> None:
-        self.close()
-        self.console.print(f"[bold]{name}[/bold]")
-
-    def executing(self, total: int) -> None:
-        self.console.print(f"[bold]running {total} generated examples[/bold]")
-        if total == 0:
-            return
-        self.progress = Progress(
-            TextColumn("executing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} rejected"),
-            TimeElapsedColumn(),
-            console=self.console,
-        )
-        self.progress.start()
-        self.task = self.progress.add_task("execute", total=total, failed=0)
-
-    def executed(self, outcome: Outcome) -> None:
-        if not isinstance(outcome, Example):
-            self.failed += 1
-        if self.progress is not None and self.task is not None:
-            self.progress.update(self.task, advance=1, failed=self.failed)
-
-    def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
-
-    def close(self) -> None:
-        """Stop the progress bar if one is showing."""
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
-
-
-def summary_table(manifest: Manifest) -> Table:
-    """Per category: foundation, generated, extra, rejected, train and valid counts."""
-    table = Table(title=f"dataset {manifest.name}")
-    columns = [*SOURCES, "rejected", "train", "valid"]
-    table.add_column("category")
-    for c in columns:
-        table.add_column(c, justify="right")
-    rows = manifest.counts["by_category"]
-    for category, row in rows.items():
-        table.add_row(category, *(str(row[c]) for c in columns))
-    totals = [str(sum(row[c] for row in rows.values())) for c in columns]
-    table.add_row("[bold]total[/bold]", *totals)
-    return table
+def options_from(args: argparse.Namespace) -> DatagenOptions:
+    """The options the command line gave, the class's defaults for the rest."""
+    return DatagenOptions(**given_options(args, DatagenOptions))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m punie_datagen``."""
     args = build_parser().parse_args(argv)
     console = Console(stderr=True, soft_wrap=True)
-    values = {f.name: getattr(args, f.name) for f in attrs.fields(DatagenOptions)}
     try:
-        options = DatagenOptions(**values)
+        options = options_from(args)
     except (TypeError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2

@@ -6,16 +6,15 @@ import ast
 import builtins
 import functools
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
 from punie_datagen.attrcheck import attribute_errors
-from punie_tools.spec import ToolSpec, value_fits
+from punie_tools.callsite import call_site
+from punie_tools.spec import ToolSpec
 
 DIRECT_SUFFIX = "_direct"
 _BUILTINS = frozenset(dir(builtins))
-_NOT_LITERAL = object()
 
 
 @attrs.frozen
@@ -63,7 +62,7 @@ def _first_error(tree: ast.Module, tools: Mapping[str, ToolSpec]) -> str | None:
     return errors[0] if errors else None
 
 
-def called_tools(code: str, names: Mapping[str, object] | set[str]) -> list[str]:
+def calls_in_order(code: str, names: Mapping[str, object] | set[str]) -> list[str]:
     """The registered tools a code block calls, in source order (empty if it does not parse)."""
     return [name for name in _called_names(code) if name in names]
 
@@ -82,52 +81,19 @@ def _called_names(code: str) -> tuple[str, ...]:
 def check_arguments(spec: ToolSpec, node: ast.Call) -> str | None:
     """Why a call's arguments do not fit the tool's signature, or None if they fit.
 
-    Literal arguments go through ``ToolSpec.bind``; with any non-literal argument only the
-    arity, the keyword names and the literal values' types are checked.
+    The arguments bind through ``ToolSpec.bind``; a non-literal one is bound but not
+    type-checked, and a call with ``*``/``**`` unpacking is not checked at all.
     """
     if any(isinstance(a, ast.Starred) for a in node.args) or any(
         k.arg is None for k in node.keywords
     ):
         return None
-    args = [_literal(a) for a in node.args]
-    kwargs = {k.arg: _literal(k.value) for k in node.keywords if k.arg is not None}
-    if all(v is not _NOT_LITERAL for v in [*args, *kwargs.values()]):
-        try:
-            spec.bind(tuple(args), kwargs)
-        except TypeError as exc:
-            return str(exc)
-        return None
-    return _check_shape(spec, args, kwargs)
-
-
-def _check_shape(spec: ToolSpec, args: list[Any], kwargs: dict[str, Any]) -> str | None:
-    names = [p.name for p in spec.parameters]
-    if len(args) > len(names):
-        return f"{spec.name}() takes {len(names)} positional arguments but {len(args)} were given"
-    bound = dict(zip(names, args, strict=False))
-    for key, value in kwargs.items():
-        if key not in names:
-            return f"{spec.name}() got an unexpected keyword argument {key!r}"
-        if key in bound:
-            return f"{spec.name}() got multiple values for argument {key!r}"
-        bound[key] = value
-    for p in spec.parameters:
-        if p.name not in bound:
-            if p.required:
-                return f"{spec.name}() missing required argument {p.name!r}"
-        elif bound[p.name] is not _NOT_LITERAL and not value_fits(bound[p.name], p.annotation):
-            return (
-                f"{spec.name}() argument {p.name!r} must be {p.type_text}, "
-                f"not {type(bound[p.name]).__name__}"
-            )
-    return None
-
-
-def _literal(node: ast.expr) -> Any:
+    site = call_site(node)
     try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return _NOT_LITERAL
+        spec.bind(site.args, site.kwargs)
+    except TypeError as exc:
+        return str(exc)
+    return None
 
 
 def _defined_names(tree: ast.Module) -> set[str]:

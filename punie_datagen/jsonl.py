@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from punie_datagen.example import Example, messages_from_json
 from punie_tools import atomic
@@ -35,6 +36,40 @@ def read_examples(path: Path, source: str, id_prefix: str) -> list[Example]:
             raise DatasetFileError(f"{path}:{lineno}: {exc}") from None
         out.append(Example(id=f"{id_prefix}:{lineno}", source=source, messages=messages))
     return out
+
+
+def read_chat_jsonl(path: Path) -> list[list[dict[str, str]]]:
+    """The message lists of an mlx-lm chat JSONL file; a bad line is an error naming file:line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise DatasetFileError(f"{path}: cannot read ({error.strerror})") from None
+    chats = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DatasetFileError(f"{path}:{number}: not JSON ({error.msg})") from None
+        chats.append(_messages(record, f"{path}:{number}"))
+    if not chats:
+        raise DatasetFileError(f"{path}: no examples")
+    return chats
+
+
+def _messages(record: Any, where: str) -> list[dict[str, str]]:
+    messages = record.get("messages") if isinstance(record, Mapping) else None
+    if not isinstance(messages, list) or not messages:
+        raise DatasetFileError(f'{where}: expected {{"messages": [...]}} with at least one message')
+    for index, message in enumerate(messages):
+        if not (
+            isinstance(message, Mapping)
+            and isinstance(message.get("role"), str)
+            and isinstance(message.get("content"), str)
+        ):
+            raise DatasetFileError(f"{where}: message {index} needs string 'role' and 'content'")
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
 def sha256_file(path: Path) -> str:

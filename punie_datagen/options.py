@@ -6,6 +6,8 @@ from pathlib import Path
 
 import attrs
 
+from punie_tools.options_cli import option
+
 
 def _path_or_none(value: object) -> Path | None:
     return None if value is None or value == "" else Path(str(value))
@@ -20,10 +22,6 @@ def _paths(value: object) -> tuple[Path, ...]:
     return tuple(Path(v) for v in value)
 
 
-def _help(text: str, metavar: str) -> dict[str, str]:
-    return {"help": text, "metavar": metavar}
-
-
 @attrs.frozen
 class DatagenOptions:
     """Everything that decides a dataset build (``workers`` changes only the speed)."""
@@ -31,86 +29,86 @@ class DatagenOptions:
     out: Path = attrs.field(
         default=Path("data/phase33"),
         converter=Path,
-        metadata=_help(
+        metadata=option(
             "output folder; train.jsonl, valid.jsonl and manifest.json are written there "
             "(the dataset's name is the folder's name)",
-            "DIR",
+            metavar="DIR",
         ),
     )
     seed: int = attrs.field(
         default=33,
-        metadata=_help(
+        metadata=option(
             "random seed for template sampling and the split; same seed and "
             "plugins give byte-identical files",
-            "N",
+            metavar="N",
         ),
     )
     per_tool: int = attrs.field(
         default=60,
         validator=attrs.validators.ge(0),
-        metadata=_help(
+        metadata=option(
             "generated examples per tool, shared by the templates whose first "
             "call is that tool (0 = foundation and extras only)",
-            "N",
+            metavar="N",
         ),
     )
     foundation: Path | None = attrs.field(
         default=None,
         converter=_path_or_none,
-        metadata=_help(
+        metadata=option(
             "foundation JSONL file or folder of *.jsonl (default: the Phase 28 "
             "set vendored in punie_datagen/foundation_data)",
-            "PATH",
+            metavar="PATH",
         ),
     )
     workers: int = attrs.field(
         default=2,
         validator=attrs.validators.ge(1),
-        metadata=_help(
-            "processes that execute generated examples (output does not depend on it)", "N"
+        metadata=option(
+            "processes that execute generated examples (output does not depend on it)", metavar="N"
         ),
     )
     max_seq_length: int = attrs.field(
         default=2048,
         validator=attrs.validators.ge(1),
-        metadata=_help(
+        metadata=option(
             "reject examples longer than this many tokens of the embedded "
             "model (skipped with a warning when its tokenizer is unavailable)",
-            "N",
+            metavar="N",
         ),
     )
     extra: tuple[Path, ...] = attrs.field(
         default=(),
         converter=_paths,
-        metadata=_help(
+        metadata=option(
             "folder (or file) of agent transcripts in the same JSONL message "
             "format, validated like everything else and merged; repeatable",
-            "PATH",
+            metavar="PATH",
         ),
     )
     valid_fraction: float = attrs.field(
         default=0.1,
         validator=[attrs.validators.ge(0.0), attrs.validators.lt(1.0)],
-        metadata=_help(
-            "share of each stratum (tool category and first tool) that goes to valid", "F"
+        metadata=option(
+            "share of each stratum (tool category and first tool) that goes to valid", metavar="F"
         ),
     )
     near_duplicate: float = attrs.field(
         default=0.85,
         validator=[attrs.validators.gt(0.0), attrs.validators.le(1.0)],
-        metadata=_help(
+        metadata=option(
             "Jaccard similarity at or above which two examples (or an example "
             "and an eval query) count as near duplicates",
-            "F",
+            metavar="F",
         ),
     )
 
     type_check: bool = attrs.field(
         default=False,
-        metadata=_help(
+        metadata=option(
             "also type-check every code block against the tools' stubs with monty "
             "(slower; the default ast check already catches unknown calls and attributes)",
-            "",
+            metavar="",
         ),
     )
 

@@ -12,7 +12,7 @@ import attrs
 
 from punie_datagen import manifest as mf
 from punie_datagen import output
-from punie_datagen.codecheck import DIRECT_SUFFIX, called_tools
+from punie_datagen.codecheck import DIRECT_SUFFIX, calls_in_order
 from punie_datagen.example import Example, Rejection
 from punie_datagen.execute import Outcome, execute_jobs
 from punie_datagen.foundation import Source, has_invented_response, load_foundation, load_source
@@ -55,7 +55,7 @@ def sha256_text(text: str) -> str:
 def tools_of(example: Example, tools: Mapping[str, ToolSpec]) -> list[str]:
     """The registered tools an example calls, in order (``<tool>_direct`` counts as the tool)."""
     names = {**{f"{n}{DIRECT_SUFFIX}": n for n in tools}, **{n: n for n in tools}}
-    return [names[n] for code in example.codes() for n in called_tools(code, names)]
+    return [names[n] for code in example.codes() for n in calls_in_order(code, names)]
 
 
 def category_of(example: Example, tools: Mapping[str, ToolSpec]) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 
-from punie_datagen.codecheck import called_tools
+from punie_datagen.codecheck import calls_in_order
 from punie_datagen.dedupe import NearDuplicateIndex
 from punie_datagen.example import Rejection
 from punie_datagen.render import TemplateError, draft, template_key
@@ -92,7 +92,7 @@ def plan_jobs(
                 Rejection(f"generated:{key}", "generated", "render", str(exc))
             )
             continue
-        called = called_tools(first.code, tools)
+        called = calls_in_order(first.code, tools)
         first_tool[key] = called[0] if called else NO_TOOL
         planner.templates[key] = template
     targets = _targets(first_tool, per_tool)
@@ -156,7 +156,7 @@ class _Planner:
                 rid = job_id(key, index)
                 self.rejections.append(Rejection(rid, "generated", "render", str(exc)))
                 continue
-            called = called_tools(found.code, self.tools)
+            called = calls_in_order(found.code, self.tools)
             self.calls.setdefault(key, set()).update(called)
             if tool is not None and tool not in called:
                 continue

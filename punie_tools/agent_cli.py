@@ -15,6 +15,7 @@ from punie_tools.cli_common import (
     add_turn_options,
     open_tools,
 )
+from punie_tools.policy import call_writes
 from punie_tools.sandbox import RunResult
 from punie_tools.spec import ToolSpec
 
@@ -48,8 +49,7 @@ def make_guard(
     """The confirmation policy for writing tools: refuse, allow, or ask the user."""
 
     def guard(spec: ToolSpec, args: dict[str, Any]) -> str | None:
-        # A writing tool called with write=False only previews (cst_rename, cst_add_import).
-        if not spec.writes or args.get("write") is False:
+        if not call_writes(spec, args):  # a reading tool, or a writing one asked to preview
             return None
         if read_only:
             return f"{spec.name} is refused: the agent runs in --read-only mode"
@@ -97,7 +97,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     """Run the agent interactively or once."""
     from rich.console import Console
 
-    from punie_train.blas import ensure_fast_blas
+    from punie_runtime.blas import ensure_fast_blas
 
     state = ensure_fast_blas()  # before anything imports mlx
     console = Console(stderr=False)
@@ -157,8 +157,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
 def load_chat_model(
     model: str | None, adapter: str | None, max_tokens: int, console: Any
 ) -> ModelFn:
-    """A model callable streaming its tokens to the console (punie_train does the work)."""
-    from punie_train.chat_model import chat_model
+    """A model callable streaming its tokens to the console (punie_runtime does the work)."""
+    from punie_runtime.chat_model import chat_model
 
     def stream(token: str) -> None:
         console.print(token, end="", markup=False, highlight=False)

@@ -59,7 +59,7 @@ def cmd_prompt(args: argparse.Namespace) -> int:
 
 def _token_count(text: str) -> int | None:
     try:
-        from punie_train.tokens import count_tokens
+        from punie_runtime.tokens import count_tokens
     except ImportError:
         return None
     try:

@@ -10,9 +10,11 @@ from punie_tools.spec import ToolSpec
 def call_writes(spec: ToolSpec, args: dict[str, Any]) -> bool:
     """Whether this call may change files or run programs.
 
-    A writing tool called with ``write=False`` only previews, so it does not count.
+    A writing tool called with its ``preview_flag`` set to False only previews, so it does
+    not count.
     """
-    return spec.writes and args.get("write") is not False
+    previews = spec.preview_flag is not None and args.get(spec.preview_flag) is False
+    return spec.writes and not previews
 
 
 def describe_call(spec: ToolSpec, args: dict[str, Any], width: int = 60) -> str:

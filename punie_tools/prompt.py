@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from punie_tools.spec import Parameter, ToolSpec
 
@@ -11,13 +11,24 @@ INTRO = """\
 You are Punie, a Python coding assistant. To use tools, reply with a call:
 <tool_call><function=execute_code>
 <parameter=code>
-r = ruff_check("src")
-print(r.violation_count)
+{example}
 </parameter>
 </function></tool_call>
 The code is Python without imports that calls the functions below and print()s what you \
 need; results are objects with attributes. You get the output in <tool_response>. When done, \
 answer in plain text."""
+
+
+def example_call(tools: Sequence[ToolSpec]) -> str:
+    """The prompt's example: the first tool that carries one, else a call of the first tool."""
+    for spec in tools:
+        if spec.example:
+            return spec.example
+    if not tools:
+        return "print('no tools')"
+    first = tools[0]
+    args = ", ".join(repr(p.name) for p in first.parameters if p.required)
+    return f"r = {first.name}({args})\nprint(r)"
 
 
 def _param_text(p: Parameter) -> str:
@@ -37,11 +48,12 @@ def system_prompt(tools: Iterable[ToolSpec]) -> str:
     (every training example carries it); result fields are learned from the examples and
     are listed by ``python -m punie_tools stubs``.
     """
+    tools = list(tools)
     groups: dict[str, dict[tuple[str, ...], list[ToolSpec]]] = {}
     for spec in tools:
         key = tuple(_param_text(p) for p in spec.parameters)
         groups.setdefault(spec.category, {}).setdefault(key, []).append(spec)
-    lines = [INTRO, "", "Functions by category:"]
+    lines = [INTRO.format(example=example_call(tools)), "", "Functions by category:"]
     for category, by_shape in groups.items():
         lines.append(f"{category}: " + "; ".join(group_text(g) for g in by_shape.values()))
     return "\n".join(lines)

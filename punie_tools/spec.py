@@ -6,7 +6,7 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -14,6 +14,13 @@ import attrs
 from punie_tools.workspace import Workspace
 
 _EMPTY = inspect.Parameter.empty
+
+
+@attrs.frozen
+class Unknown:
+    """An argument whose value the code does not give literally (a variable, an expression)."""
+
+    source: str
 
 
 class SpecError(ValueError):
@@ -54,16 +61,27 @@ class ToolSpec:
     function: Callable[..., Any] = attrs.field(eq=False, hash=False, repr=False)
     injected: tuple[str, ...] = ()
     writes: bool = False
+    preview_flag: str | None = None
+    """A boolean parameter that, passed False, makes a writing call only a preview."""
+    example: str = ""
+    """Code Mode lines calling this tool, for the system prompt's example (see `prompt`)."""
 
     @classmethod
     def from_function(
-        cls, function: Callable[..., Any], *, category: str, writes: bool = False
+        cls,
+        function: Callable[..., Any],
+        *,
+        category: str,
+        writes: bool = False,
+        preview_flag: str | None = None,
+        example: str = "",
     ) -> ToolSpec:
         """Build a spec from a typed function with a docstring.
 
         Parameters annotated ``Workspace`` are injected at call time and hidden from the
         model. ``writes`` marks tools that change files or run programs, which the agent
-        asks the user to confirm.
+        asks the user to confirm, unless the call sets ``preview_flag`` to False (a
+        preview). ``example`` is a short call of the tool for the system prompt.
         """
         if not callable(function) or not hasattr(function, "__name__"):
             raise SpecError(f"{function!r} is not a function")
@@ -106,6 +124,8 @@ class ToolSpec:
             function=function,
             injected=tuple(injected),
             writes=writes,
+            preview_flag=preview_flag,
+            example=example,
         )
 
     @property
@@ -135,10 +155,19 @@ class ToolSpec:
             "additionalProperties": False,
         }
 
-    def bind(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
-        """Check a call's arguments against the signature; return them by name.
+    def bind(
+        self,
+        args: tuple[Any, ...],
+        kwargs: Mapping[str, Any] | Iterable[tuple[str, Any]],
+        *,
+        check_types: bool = True,
+    ) -> dict[str, Any]:
+        """Bind a call's arguments to parameter names as Python would, defaults filled in.
 
-        Raises TypeError with a message naming the tool, as Python would.
+        Raises TypeError with a message naming the tool, as Python would: too many, unknown,
+        duplicate or missing arguments, and (with `check_types`) a value of the wrong type.
+        An `Unknown` value is bound but never type-checked. The one binding of tool calls:
+        the sandbox, datagen's code check and the scorer all use it.
         """
         names = [p.name for p in self.parameters]
         if len(args) > len(names):
@@ -146,7 +175,8 @@ class ToolSpec:
                 f"{self.name}() takes {len(names)} positional arguments but {len(args)} were given"
             )
         bound = dict(zip(names, args, strict=False))
-        for key, value in kwargs.items():
+        pairs = kwargs.items() if isinstance(kwargs, Mapping) else kwargs
+        for key, value in pairs:
             if key not in names:
                 raise TypeError(f"{self.name}() got an unexpected keyword argument {key!r}")
             if key in bound:
@@ -157,7 +187,11 @@ class ToolSpec:
                 if p.required:
                     raise TypeError(f"{self.name}() missing required argument {p.name!r}")
                 bound[p.name] = p.default
-            elif not value_fits(bound[p.name], p.annotation):
+            elif (
+                check_types
+                and not isinstance(bound[p.name], Unknown)
+                and not value_fits(bound[p.name], p.annotation)
+            ):
                 raise TypeError(
                     f"{self.name}() argument {p.name!r} must be {p.type_text}, "
                     f"not {type(bound[p.name]).__name__}"

@@ -2,7 +2,7 @@
 
 An adapter directory holds `adapters.safetensors` (the trainable weights) and
 `adapter_config.json` in mlx-lm's format, so `mlx_lm.load(model, adapter_path=dir)` and
-`punie_train.base_model.load_model(spec, adapter_path=dir)` both read it.
+`punie_runtime.base_model.load_model(spec, adapter_path=dir)` both read it.
 
 A checkpoint (`<run>/checkpoints/iter-0000100/`) adds the optimizer state (Adam moments, step,
 learning rate) and `state.json` (iteration, update count, best validation so far, config), which

@@ -14,8 +14,8 @@ import threading
 from collections.abc import Generator, Sequence
 from pathlib import Path
 
-from punie_train.blas import ensure_fast_blas
-from punie_train.config import add_arguments
+from punie_runtime.blas import ensure_fast_blas
+from punie_train.config_file import add_arguments
 
 DESCRIPTION = """\
 Fine-tune a small model to call punie-tools through Code Mode, then measure it.
@@ -166,7 +166,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     from rich.console import Console
 
-    from punie_train.run import RunOptions, UserError, run
+    from punie_train.run import run
+    from punie_train.run_options import RunOptions, UserError
 
     console = Console(stderr=True, highlight=False)
     try:
@@ -179,7 +180,7 @@ def _main(argv: Sequence[str] | None) -> int:
         console.print(f"[yellow]stopped:[/yellow] {stop or 'interrupted'}", soft_wrap=True)
         return 130
     if report is not None:
-        from punie_train.report import console_table
+        from punie_eval.report import console_table
 
         Console(highlight=False).print(console_table(report))
     return 0

@@ -1,10 +1,8 @@
 """Training knobs: `TrainConfig`, read from a YAML file with mlx-lm's keys, then CLI flags.
 
 One source of truth: each field carries its help text in `metadata`, and the argparse options
-are generated from `attrs.fields(TrainConfig)`. Precedence is CLI > YAML > defaults, as in
-mlx-lm's `lora.py`. Unknown YAML keys are an error naming the key and the file.
-
-For the pipeline's CLI:
+are generated from `attrs.fields(TrainConfig)` (`punie_train.config_file`, which also reads the
+YAML). Precedence is CLI > YAML > defaults, as in mlx-lm's `lora.py`:
 
     add_arguments(parser)                       # --iters, --lora-rank, --warmup, ...
     config = load_config(yaml_path, overrides=cli_overrides(namespace))
@@ -36,14 +34,14 @@ minutes of a two-hour CPU run.
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
 import yaml
+
+from punie_tools.options_cli import option
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adafactor", "muon")
 FINE_TUNE_TYPES = ("lora", "dora", "full")
@@ -77,24 +75,20 @@ class ConfigError(ValueError):
     """A config file or flag that cannot be used; the message names the key and the source."""
 
 
-def _help(text: str, **extra: Any) -> dict[str, Any]:
-    return {"help": text, **extra}
-
-
 @attrs.frozen
 class LoraParameters:
     """LoRA adapter shape: mlx-lm's `lora_parameters` mapping."""
 
-    rank: int = attrs.field(default=8, metadata=_help("LoRA rank.", flag="--lora-rank"))
+    rank: int = attrs.field(default=8, metadata=option("LoRA rank.", flag="--lora-rank"))
     scale: float = attrs.field(
-        default=20.0, metadata=_help("LoRA scale (mlx-lm's, not alpha).", flag="--lora-scale")
+        default=20.0, metadata=option("LoRA scale (mlx-lm's, not alpha).", flag="--lora-scale")
     )
     dropout: float = attrs.field(
-        default=0.0, metadata=_help("Dropout on the LoRA input.", flag="--lora-dropout")
+        default=0.0, metadata=option("Dropout on the LoRA input.", flag="--lora-dropout")
     )
     keys: tuple[str, ...] | None = attrs.field(
         default=None,
-        metadata=_help(
+        metadata=option(
             "Module names to adapt inside each layer (default: every linear layer).",
             flag="--lora-keys",
         ),
@@ -111,24 +105,28 @@ class LrSchedule:
 
     name: str = attrs.field(
         default="cosine_decay",
-        metadata=_help(
+        metadata=option(
             "Schedule after the warm-up ('none' for a constant rate).", flag="--lr-schedule"
         ),
     )
     arguments: tuple[float, ...] = attrs.field(
         default=(),
-        metadata=_help(
+        metadata=option(
             "The schedule's arguments (empty: derived from --learning-rate and --iters).",
             flag="--lr-schedule-arguments",
         ),
     )
     warmup: int = attrs.field(
-        default=10, metadata=_help("Linear warm-up length in optimizer updates.", flag="--warmup")
+        default=10, metadata=option("Linear warm-up length in optimizer updates.", flag="--warmup")
     )
     warmup_init: float = attrs.field(
         default=1e-5,
-        metadata=_help("Learning rate at the first warm-up update.", flag="--warmup-init"),
+        metadata=option("Learning rate at the first warm-up update.", flag="--warmup-init"),
     )
+
+
+NESTED = {"lora_parameters": LoraParameters, "lr_schedule": LrSchedule}
+"""TrainConfig's fields that are attrs classes themselves (one CLI option per sub-field)."""
 
 
 @attrs.frozen
@@ -137,35 +135,37 @@ class TrainConfig:
 
     model: str = attrs.field(
         default="default",
-        metadata=_help(
+        metadata=option(
             "Base model: 'default' (embedded SmolLM2-135M), an mlx-lm dir, .gguf or hub id."
         ),
     )
     data: str = attrs.field(
-        default="data/phase33", metadata=_help("Directory holding train.jsonl and valid.jsonl.")
+        default="data/phase33", metadata=option("Directory holding train.jsonl and valid.jsonl.")
     )
     adapter_path: str = attrs.field(
         default="adapters",
-        metadata=_help("Final adapter directory (relative: inside the run dir)."),
+        metadata=option("Final adapter directory (relative: inside the run dir)."),
     )
     fine_tune_type: str = attrs.field(
-        default="lora", metadata=_help("lora, dora or full.", choices=FINE_TUNE_TYPES)
+        default="lora", metadata=option("lora, dora or full.", choices=FINE_TUNE_TYPES)
     )
     optimizer: str = attrs.field(
-        default="adam", metadata=_help("Optimizer from mlx.optimizers.", choices=OPTIMIZERS)
+        default="adam", metadata=option("Optimizer from mlx.optimizers.", choices=OPTIMIZERS)
     )
     optimizer_config: Mapping[str, Mapping[str, Any]] = attrs.field(
         factory=dict,
         converter=lambda value: {str(k): dict(v or {}) for k, v in (value or {}).items()},
-        metadata=_help("Extra optimizer arguments keyed by optimizer name (YAML only).", cli=False),
+        metadata=option(
+            "Extra optimizer arguments keyed by optimizer name (YAML only).", cli=False
+        ),
     )
     mask_prompt: bool = attrs.field(
         default=True,
-        metadata=_help("Train only on assistant turns (all of them, not just the last)."),
+        metadata=option("Train only on assistant turns (all of them, not just the last)."),
     )
     loss_weighting: str = attrs.field(
         default="turn",
-        metadata=_help(
+        metadata=option(
             "Spread of an example's loss: 'token' (every target token alike) or 'turn' "
             "(every assistant turn alike, so a short call weighs as much as a long answer).",
             choices=LOSS_WEIGHTINGS,
@@ -173,11 +173,11 @@ class TrainConfig:
     )
     call_weight: float = attrs.field(
         default=3.0,
-        metadata=_help("Weight of assistant turns that call a tool, relative to other turns."),
+        metadata=option("Weight of assistant turns that call a tool, relative to other turns."),
     )
     call_examples: str = attrs.field(
         default="add",
-        metadata=_help(
+        metadata=option(
             "Call examples (a chat cut after each tool call, loss on that call only): "
             "'none', 'add' (beside the full chats) or 'only' (chats without a call stay whole).",
             choices=CALL_EXAMPLES,
@@ -185,7 +185,7 @@ class TrainConfig:
     )
     call_cut: str = attrs.field(
         default="line",
-        metadata=_help(
+        metadata=option(
             "Where a call example ends: 'line' (after the code line of the turn's first tool "
             "call) or 'turn' (after the whole calling turn: the call and the code around it).",
             choices=CALL_CUTS,
@@ -193,7 +193,7 @@ class TrainConfig:
     )
     balance: str = attrs.field(
         default="tool",
-        metadata=_help(
+        metadata=option(
             "'tool': every first-called tool about equally often per epoch (rare tools "
             "repeated, common ones spread over epochs); 'none': each example once per epoch.",
             choices=BALANCES,
@@ -201,51 +201,52 @@ class TrainConfig:
     )
     probe_examples: int = attrs.field(
         default=64,
-        metadata=_help(
+        metadata=option(
             "Validation queries whose first tool the model is asked at each validation "
             "(the tool-choice probe; it picks the best adapter with the validation loss); 0: off."
         ),
     )
     num_layers: int = attrs.field(
-        default=-1, metadata=_help("Layers to adapt, counted from the top; -1 for all.")
+        default=-1, metadata=option("Layers to adapt, counted from the top; -1 for all.")
     )
-    batch_size: int = attrs.field(default=1, metadata=_help("Examples per micro-batch."))
-    iters: int = attrs.field(default=1280, metadata=_help("Micro-batches to train on."))
+    batch_size: int = attrs.field(default=1, metadata=option("Examples per micro-batch."))
+    iters: int = attrs.field(default=1280, metadata=option("Micro-batches to train on."))
     grad_accumulation_steps: int = attrs.field(
-        default=16, metadata=_help("Micro-batches per optimizer update.")
+        default=16, metadata=option("Micro-batches per optimizer update.")
     )
-    learning_rate: float = attrs.field(default=3e-4, metadata=_help("Peak learning rate."))
+    learning_rate: float = attrs.field(default=3e-4, metadata=option("Peak learning rate."))
     lr_schedule: LrSchedule | None = attrs.field(
-        factory=LrSchedule, metadata=_help("Learning-rate schedule (YAML mapping; null: constant).")
+        factory=LrSchedule,
+        metadata=option("Learning-rate schedule (YAML mapping; null: constant)."),
     )
     lora_parameters: LoraParameters = attrs.field(
-        factory=LoraParameters, metadata=_help("LoRA rank, scale, dropout (YAML mapping).")
+        factory=LoraParameters, metadata=option("LoRA rank, scale, dropout (YAML mapping).")
     )
     max_seq_length: int = attrs.field(
-        default=2048, metadata=_help("Longer examples are truncated to this many tokens.")
+        default=2048, metadata=option("Longer examples are truncated to this many tokens.")
     )
     steps_per_report: int = attrs.field(
-        default=64, metadata=_help("Iterations between training-loss reports.")
+        default=64, metadata=option("Iterations between training-loss reports.")
     )
     steps_per_eval: int = attrs.field(
         default=320,
-        metadata=_help("Iterations between validations (loss and tool-choice probe)."),
+        metadata=option("Iterations between validations (loss and tool-choice probe)."),
     )
     val_batches: int = attrs.field(
         default=10,
-        metadata=_help(
+        metadata=option(
             "Validation batches per evaluation (the same seeded subset each time); -1: all."
         ),
     )
     save_every: int = attrs.field(
-        default=320, metadata=_help("Iterations between resumable checkpoints.")
+        default=320, metadata=option("Iterations between resumable checkpoints.")
     )
-    seed: int = attrs.field(default=0, metadata=_help("Seed for LoRA init, data order, dropout."))
+    seed: int = attrs.field(default=0, metadata=option("Seed for LoRA init, data order, dropout."))
     resume_adapter_file: str | None = attrs.field(
-        default=None, metadata=_help("Adapter weights (.safetensors) to start from.")
+        default=None, metadata=option("Adapter weights (.safetensors) to start from.")
     )
     grad_checkpoint: bool = attrs.field(
-        default=False, metadata=_help("Recompute activations in backward to save memory.")
+        default=False, metadata=option("Recompute activations in backward to save memory.")
     )
 
     def __attrs_post_init__(self) -> None:
@@ -325,172 +326,3 @@ class TrainConfig:
     def to_yaml(self) -> str:
         """The resolved config as YAML that `load_config` reads back."""
         return yaml.safe_dump(self.to_mapping(), sort_keys=False)
-
-
-def _coerce(value: Any, annotation: str, key: str, source: str) -> Any:
-    if value is None:
-        if "None" in annotation:
-            return None
-        raise ConfigError(f"{source}: {key} may not be null")
-    try:
-        if annotation.startswith("tuple[float"):
-            items = value if isinstance(value, (list, tuple)) else [value]
-            return tuple(float(item) for item in items)
-        if annotation.startswith("tuple[str"):
-            items = value if isinstance(value, (list, tuple)) else [value]
-            return tuple(str(item) for item in items)
-        if annotation == "bool":
-            if isinstance(value, bool):
-                return value
-            raise TypeError
-        if annotation == "int":
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise TypeError
-            return int(value)
-        if annotation == "float":
-            if isinstance(value, bool):
-                raise TypeError
-            return float(value)  # PyYAML reads `1e-4` as a string
-        if annotation.startswith("str"):
-            return str(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{source}: {key} should be {annotation}, got {value!r}") from None
-    return value
-
-
-def _nested_class(field: attrs.Attribute) -> type | None:
-    return {"LoraParameters": LoraParameters, "LrSchedule": LrSchedule}.get(
-        str(field.type).split(" |")[0]
-    )
-
-
-def _build(cls: type, data: Mapping[str, Any], source: str, prefix: str = "") -> Any:
-    known = {field.name: field for field in attrs.fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        dotted = f"{prefix}{key}"
-        if key not in known:
-            if not prefix and key in UNSUPPORTED_MLX_KEYS:
-                raise ConfigError(
-                    f"{source}: {key!r} is an mlx-lm option punie_train does not support"
-                )
-            raise ConfigError(
-                f"{source}: unknown key {dotted!r} (known: {', '.join(sorted(known))})"
-            )
-        field = known[key]
-        nested = _nested_class(field)
-        if nested is not None and value is not None:
-            if isinstance(value, nested):
-                kwargs[key] = value
-                continue
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"{source}: {dotted} should be a mapping, got {value!r}")
-            kwargs[key] = _build(nested, value, source, prefix=f"{dotted}.")
-        elif field.name == "optimizer_config":
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"{source}: {dotted} should be a mapping, got {value!r}")
-            kwargs[key] = value
-        else:
-            kwargs[key] = _coerce(value, str(field.type), dotted, source)
-    try:
-        return cls(**kwargs)
-    except ConfigError as error:
-        raise ConfigError(f"{source}: {error}") from None
-
-
-def _merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """The mapping in a YAML config file, with a clear error for a missing or bad file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read config ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of mlx-lm keys at the top level")
-    return data
-
-
-def load_config(
-    path: Path | None = None, overrides: Mapping[str, Any] | None = None
-) -> TrainConfig:
-    """Defaults, then the YAML file at `path`, then `overrides` (CLI flags, dotted keys allowed)."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        _build(TrainConfig, read_yaml(path), str(path))  # name the file in errors
-        data = read_yaml(path)
-    nested: dict[str, Any] = {}
-    for key, value in (overrides or {}).items():
-        head, _, tail = key.partition(".")
-        if tail:
-            nested.setdefault(head, {})[tail] = value
-        else:
-            nested[key] = value
-    if (
-        isinstance(nested.get("lr_schedule"), Mapping)
-        and nested["lr_schedule"].get("name") == "none"
-    ):
-        nested["lr_schedule"] = None
-    if data.get("lr_schedule") is None and "lr_schedule" in data and "lr_schedule" in nested:
-        data["lr_schedule"] = {}
-    return _build(TrainConfig, _merge(data, nested), "command line" if nested else str(path))
-
-
-def _flag(field: attrs.Attribute, parent: attrs.Attribute | None) -> str:
-    if "flag" in field.metadata:
-        return field.metadata["flag"]
-    name = field.name if parent is None else f"{parent.name}_{field.name}"
-    return "--" + name.replace("_", "-")
-
-
-def _add_field(group: Any, field: attrs.Attribute, parent: attrs.Attribute | None) -> None:
-    annotation = str(field.type)
-    dest = field.name if parent is None else f"{parent.name}.{field.name}"
-    default = None if hasattr(field.default, "factory") else field.default
-    help_text = field.metadata.get("help", "")
-    if default not in (None, ()):
-        help_text += f" (default: {default})"
-    kwargs: dict[str, Any] = {"dest": dest, "default": argparse.SUPPRESS, "help": help_text}
-    if annotation == "bool":
-        kwargs["action"] = argparse.BooleanOptionalAction
-    elif annotation.startswith("tuple["):
-        kwargs["nargs"] = "+"
-        kwargs["type"] = float if "float" in annotation else str
-        kwargs["metavar"] = "X"
-    else:
-        kwargs["type"] = {"int": int, "float": float}.get(annotation, str)
-        if "choices" in field.metadata:
-            kwargs["choices"] = field.metadata["choices"]
-    group.add_argument(_flag(field, parent), **kwargs)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one option per TrainConfig knob (nested ones too); unset flags leave no attribute."""
-    group = parser.add_argument_group("training (YAML keys as mlx-lm's; CLI > YAML > defaults)")
-    for field in attrs.fields(TrainConfig):
-        if not field.metadata.get("cli", True):
-            continue
-        nested = _nested_class(field)
-        if nested is None:
-            _add_field(group, field, None)
-            continue
-        for sub in attrs.fields(nested):
-            _add_field(group, sub, field)
-
-
-def cli_overrides(namespace: argparse.Namespace) -> dict[str, Any]:
-    """The TrainConfig keys (dotted for nested ones) that were given on the command line."""
-    names = {field.name for field in attrs.fields(TrainConfig)}
-    return {key: value for key, value in vars(namespace).items() if key.partition(".")[0] in names}

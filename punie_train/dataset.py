@@ -15,13 +15,14 @@ computed once, and the rest of each example runs on its own, so nothing is padde
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
+
+from punie_datagen.jsonl import read_chat_jsonl
 
 TOOL_CALL_MARK = "<tool_call>"
 """An assistant turn containing this makes a tool call."""
@@ -79,40 +80,6 @@ class TokenizedSplit:
     def lengths(self) -> np.ndarray:
         """Token count of each example."""
         return np.array([len(example) for example in self.examples], dtype=np.int64)
-
-
-def read_chat_jsonl(path: Path) -> list[list[dict[str, str]]]:
-    """The message lists of an mlx-lm chat JSONL file; a bad line is an error naming file:line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
-        raise DatasetError(f"{path}: cannot read ({error.strerror})") from None
-    chats = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DatasetError(f"{path}:{number}: not JSON ({error.msg})") from None
-        chats.append(_messages(record, f"{path}:{number}"))
-    if not chats:
-        raise DatasetError(f"{path}: no examples")
-    return chats
-
-
-def _messages(record: Any, where: str) -> list[dict[str, str]]:
-    messages = record.get("messages") if isinstance(record, Mapping) else None
-    if not isinstance(messages, list) or not messages:
-        raise DatasetError(f'{where}: expected {{"messages": [...]}} with at least one message')
-    for index, message in enumerate(messages):
-        if not (
-            isinstance(message, Mapping)
-            and isinstance(message.get("role"), str)
-            and isinstance(message.get("content"), str)
-        ):
-            raise DatasetError(f"{where}: message {index} needs string 'role' and 'content'")
-    return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
 def _end_of_turn_strings(tokenizer: Any) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """Fuse a LoRA adapter into its GGUF base model and write the result as a GGUF file.
 
 The fused model is the mlx model `load_model` builds (the base GGUF dequantized to float32 by
-`punie_train.gguf_convert`, the adapter's low-rank deltas added by mlx-lm's `fuse`). Its
+`punie_runtime.gguf_convert`, the adapter's low-rank deltas added by mlx-lm's `fuse`). Its
 weights go back under the base file's own tensor names, with llama.cpp's Q/K row permutation
 re-applied (the converter undid it for mlx-lm's rope), and every metadata key of the base file
 (hyperparameters, tokenizer, chat template) is copied, so llama.cpp, ollama and LM Studio load
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
-from punie_train.base_model import (
+from punie_runtime.base_model import (
     EMBEDDED_NAME,
     BaseModel,
     BaseModelError,
@@ -60,7 +60,7 @@ class ExportResult:
 def permute_rope(weight: np.ndarray, n_heads: int) -> np.ndarray:
     """Apply llama.cpp's Q/K row permutation (HF rope halves to interleaved pairs).
 
-    The inverse of `punie_train.gguf_convert.unpermute_rope`, as llama.cpp's
+    The inverse of `punie_runtime.gguf_convert.unpermute_rope`, as llama.cpp's
     `convert_hf_to_gguf.py` permutes.
     """
     rows, cols = weight.shape
@@ -258,7 +258,7 @@ def export_gguf(
     progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
     """Fuse `adapter` into its base model and write a GGUF file of type `out_type` at `out`."""
-    from punie_train.gguf_convert import hf_name
+    from punie_runtime.gguf_convert import hf_name
 
     if out_type not in OUT_TYPES:
         raise ExportError(f"unknown --type {out_type!r}: choose one of {', '.join(OUT_TYPES)}")

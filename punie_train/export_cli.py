@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 
 DESCRIPTION = """\
 Fuse a LoRA adapter into its base model (the embedded SmolLM2-135M-Instruct unless the
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the export; returns the exit status (2 with one ``error:`` line for bad input)."""
     ensure_fast_blas()  # before anything imports mlx
     args = build_parser().parse_args(argv)
-    from punie_train.chat_model import RUNS_DIR, latest_adapter
+    from punie_runtime.chat_model import RUNS_DIR, latest_adapter
     from punie_train.export import ExportError, export_gguf
 
     adapter: Path | None = args.adapter or latest_adapter()

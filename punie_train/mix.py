@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from punie_eval.first_call import NO_TOOL, first_tool
 from punie_tools.codemode import parse_tool_call
 from punie_train.config import TrainConfig
 from punie_train.dataset import (
@@ -30,7 +31,6 @@ from punie_train.dataset import (
     tokenize_chat,
     truncate,
 )
-from punie_train.first_call import NO_TOOL, first_tool
 
 Chat = Sequence[Mapping[str, str]]
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from punie_eval.first_call import NO_TOOL, Decision, decisions
 from punie_tools.codemode import format_tool_call
-from punie_train.first_call import NO_TOOL, Decision, decisions
 
 if TYPE_CHECKING:
     import mlx.nn as nn
@@ -95,7 +95,7 @@ class ToolProbe:
         """Probe `model` (in eval mode for the duration); the result in decision order."""
         import time
 
-        from punie_train.generate import Generator
+        from punie_runtime.generate import Generator
 
         start = time.perf_counter()
         was_training = bool(getattr(model, "training", False))

@@ -6,96 +6,32 @@ the steps that need them.
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import attrs
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from punie_tools import EvalQuery, Registry, RegistryError
-from punie_tools.prompt import system_prompt
-from punie_train.base_model import BaseModel, BaseModelError
-from punie_train.baseline import baseline_for_run
-from punie_train.blas import BlasState
-from punie_train.config import ConfigError, TrainConfig, cli_overrides, load_config
-from punie_train.eval_results import EvalResult, QueryResult
-from punie_train.evaluate import (
-    DEFAULT_MAX_TOKENS,
-    EvalSelectionError,
-    evaluate_model,
-    query_problems,
-    select_queries,
-)
-from punie_train.report import write_report
-from punie_train.report_data import (
+from punie_eval.baseline import baseline_for_run
+from punie_eval.report import write_report
+from punie_eval.report_data import (
     RunReport,
     TrainingInfo,
     read_loss_log,
-    summarize_manifest,
 )
+from punie_runtime.base_model import BaseModel, BaseModelError
+from punie_runtime.blas import BlasState
+from punie_tools import Registry, RegistryError
+from punie_tools.prompt import system_prompt
+from punie_train.run_data import DATA_FILES, ensure_data, read_manifest
+from punie_train.run_eval import base_evaluation, evaluate_with_progress, pick_queries
+from punie_train.run_options import RunOptions, UserError
 from punie_train.runlock import RunDirBusy, RunLock
 
 if TYPE_CHECKING:
-    from punie_train.trainer import TrainSummary
+    from punie_train.train_outcome import TrainSummary
 
 LOG_NAME = "train_log.jsonl"  # punie_train.progress.LOG_NAME, without importing mlx early
-DATA_FILES = ("train.jsonl", "valid.jsonl")
-
-
-class UserError(Exception):
-    """A mistake the user can fix (bad flag, missing file, unknown model); no traceback."""
-
-
-@attrs.frozen
-class RunOptions:
-    """What one run does: the training config plus the run, evaluation and report options."""
-
-    config: TrainConfig
-    run_dir: Path = Path("runs/phase33")
-    resume: bool = False
-    skip_train: bool = False
-    adapter: Path | None = None
-    skip_eval: bool = False
-    skip_base: bool = False
-    base_cache: bool = True
-    eval_limit: int | None = None
-    queries: tuple[str, ...] = ()
-    eval_max_tokens: int = DEFAULT_MAX_TOKENS
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> RunOptions:
-        """Options from the CLI's parsed arguments; UserError for contradictions."""
-        try:
-            config = load_config(args.config, cli_overrides(args))
-        except ConfigError as error:
-            raise UserError(str(error)) from None
-        if args.eval_limit is not None and args.eval_limit < 1:
-            raise UserError(f"--eval-limit must be at least 1, got {args.eval_limit}")
-        if args.eval_max_tokens is not None and args.eval_max_tokens < 1:
-            raise UserError(f"--eval-max-tokens must be at least 1, got {args.eval_max_tokens}")
-        skip_train = args.skip_train or args.adapter is not None
-        if skip_train and args.resume:
-            raise UserError("--resume continues training; it cannot go with --skip-train/--adapter")
-        if skip_train and args.skip_eval:
-            raise UserError("--skip-train with --skip-eval leaves nothing to do")
-        return cls(
-            config=config,
-            run_dir=args.run_dir,
-            resume=args.resume,
-            skip_train=skip_train,
-            adapter=args.adapter,
-            skip_eval=args.skip_eval,
-            skip_base=args.skip_base,
-            base_cache=not args.no_base_cache,
-            eval_limit=args.eval_limit,
-            queries=tuple(args.queries),
-            eval_max_tokens=args.eval_max_tokens or DEFAULT_MAX_TOKENS,
-        )
 
 
 def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | None:
@@ -149,7 +85,7 @@ def _follow(options: RunOptions, console: Console, rank: int) -> None:
 
 
 def _run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | None:
-    from punie_train.blas import blas_report  # measures with mlx: after ensure_fast_blas()
+    from punie_runtime.blas import blas_report  # measures with mlx: after ensure_fast_blas()
 
     speed = blas_report()
     console.print(speed.describe())
@@ -227,83 +163,6 @@ def parse_model(spec: str) -> BaseModel:
         raise UserError(str(error)) from None
 
 
-def pick_queries(registry: Registry, options: RunOptions, console: Console) -> list[EvalQuery]:
-    """The eval queries to run (``--queries``, ``--eval-limit``); problems are warned about."""
-    try:
-        queries = select_queries(
-            registry.eval_queries(), patterns=options.queries, limit=options.eval_limit
-        )
-    except EvalSelectionError as error:
-        raise UserError(str(error)) from None
-    for problem in query_problems(registry, queries):
-        console.print(f"[yellow]warning:[/yellow] eval query {problem}")
-    return queries
-
-
-def ensure_data(data: Path, config: TrainConfig, registry: Registry, console: Console) -> Path:
-    """The dataset folder; only the default one is built (or rebuilt) when missing.
-
-    A folder a killed punie_datagen left half written (`punie_datagen.output`) is never read.
-    """
-    from punie_datagen.output import BUILDING, dataset_problem
-
-    if data.is_file():
-        raise UserError(
-            f"--data {data} is a file: give the folder holding {' and '.join(DATA_FILES)}"
-        )
-    default = data == Path(attrs.fields(TrainConfig).data.default)
-    build = f"build it with python -m punie_datagen --out {data}"
-    present = [n for n in (*DATA_FILES, "manifest.json", BUILDING) if (data / n).is_file()]
-    if not present:
-        if not default:
-            state = "does not exist" if not data.exists() else "holds no dataset"
-            raise UserError(f"--data {data} {state}: {build}, or leave --data out")
-        build_data(data, config, registry, console)
-        return data
-    problem = dataset_problem(data)
-    if problem is not None:
-        if not default:
-            raise UserError(f"{problem}: {build} again")
-        console.print(f"[yellow]warning:[/yellow] {problem}: building it again", soft_wrap=True)
-        build_data(data, config, registry, console)
-        return data
-    missing = [name for name in DATA_FILES if not (data / name).is_file()]
-    if missing:
-        raise UserError(
-            f"{data} has no {' or '.join(missing)}: rebuild it with python -m "
-            f"punie_datagen --out {data}, or point --data at a complete folder"
-        )
-    return data
-
-
-def build_data(data: Path, config: TrainConfig, registry: Registry, console: Console) -> None:
-    """Build the dataset into ``data`` with punie_datagen's defaults and a progress bar."""
-    from punie_datagen import DatagenOptions, DatasetFileError, build_dataset
-    from punie_datagen.cli import ConsoleReporter, summary_table
-
-    console.print(f"[bold]building the dataset in {data} with punie_datagen[/bold]")
-    reporter = ConsoleReporter(console)
-    try:
-        manifest = build_dataset(
-            DatagenOptions(out=data, max_seq_length=config.max_seq_length),
-            registry=registry,
-            reporter=reporter,
-        )
-    except (DatasetFileError, OSError) as error:
-        raise UserError(f"building the dataset failed: {error}") from None
-    finally:
-        reporter.close()
-    console.print(summary_table(manifest))
-
-
-def read_manifest(data: Path) -> dict[str, Any]:
-    """The report's summary of ``data/manifest.json`` (empty when there is none)."""
-    try:
-        return summarize_manifest(json.loads((data / "manifest.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return {}
-
-
 def train_model(
     options: RunOptions, model: BaseModel, data: Path, console: Console, registry: Registry
 ) -> TrainSummary:
@@ -313,8 +172,9 @@ def train_model(
     loss is over the valid split's chats as they are, and the tool-choice probe asks the
     model for the first tool of `probe_examples` of the valid split's requests.
     """
-    from punie_train.base_model import load_model
-    from punie_train.dataset import DatasetError, load_split, read_chat_jsonl
+    from punie_datagen.jsonl import DatasetFileError, read_chat_jsonl
+    from punie_runtime.base_model import load_model
+    from punie_train.dataset import DatasetError, load_split
     from punie_train.distributed import DistributedError
     from punie_train.mix import key_counts, training_split
     from punie_train.probe import ToolProbe, probe_decisions
@@ -364,7 +224,7 @@ def train_model(
             console=console,
             probe=probe,
         )
-    except (BaseModelError, DatasetError, TrainError, DistributedError) as error:
+    except (BaseModelError, DatasetError, DatasetFileError, TrainError, DistributedError) as error:
         raise UserError(str(error)) from None
 
 
@@ -397,81 +257,3 @@ def existing_adapter(options: RunOptions) -> Path:
             "--adapter with an mlx-lm adapter directory"
         )
     return adapter
-
-
-def base_evaluation(
-    registry: Registry,
-    model: BaseModel,
-    queries: Sequence[EvalQuery],
-    options: RunOptions,
-    console: Console,
-) -> EvalResult:
-    """The base model's evaluation: from the cache when the same inputs were evaluated before."""
-    from punie_train.eval_cache import base_eval_key, load_cached, store
-
-    try:
-        key = base_eval_key(model, registry, queries, options.eval_max_tokens)
-    except BaseModelError as error:
-        raise UserError(str(error)) from None
-    cached = load_cached(key) if options.base_cache else None
-    if cached is not None:
-        console.print(
-            f"base evaluation from the cache ({key[:12]}, strict {cached.overall.strict:.1%}); "
-            "--no-base-cache redoes it"
-        )
-        return cached
-    result = evaluate_with_progress(registry, model, None, "base", queries, options, console)
-    try:
-        path = store(key, result)
-        console.print(f"base evaluation kept for later runs: {path}")
-    except OSError as error:
-        console.print(f"[yellow]warning:[/yellow] could not keep the base evaluation: {error}")
-    return result
-
-
-def evaluate_with_progress(
-    registry: Registry,
-    model: BaseModel,
-    adapter: Path | None,
-    label: str,
-    queries: Sequence[EvalQuery],
-    options: RunOptions,
-    console: Console,
-) -> EvalResult:
-    """Evaluate one model with a progress bar and a line per query."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("strict {task.fields[passed]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task(f"eval {label}", total=len(queries), passed=0)
-        passed = 0
-
-        def show(result: QueryResult) -> None:
-            nonlocal passed
-            passed += result.ladder.strict
-            verdict = result.ladder.verdict()
-            verdict = (
-                f"[green]{verdict}[/green]" if result.ladder.strict else f"[red]{verdict}[/red]"
-            )
-            progress.console.print(
-                f"  {label} {result.id} ({result.category}): {verdict} "
-                f"{result.latency_s:.1f} s, {result.generated_tokens} tokens"
-            )
-            progress.update(task, advance=1, passed=passed)
-
-        try:
-            return evaluate_model(
-                registry,
-                model,
-                adapter,
-                label=label,
-                queries=queries,
-                max_tokens=options.eval_max_tokens,
-                on_result=show,
-            )
-        except BaseModelError as error:
-            raise UserError(str(error)) from None

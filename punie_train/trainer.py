@@ -5,7 +5,7 @@ Public API (for `python -m punie_train`):
     summary = train(config, model, tokenizer, train_set, valid_set, run_dir, resume=False,
                     on_report=None)
 
-- `model`, `tokenizer`: from `punie_train.base_model.load_model(config.model)` (float32).
+- `model`, `tokenizer`: from `punie_runtime.base_model.load_model(config.model)` (float32).
   `train` freezes the model and adds the adapters itself (`mlx_lm.tuner.utils.
   linear_to_lora_layers`); the optimizer and schedule are mlx's (`build_schedule`).
 - `train_set`, `valid_set`: `TokenizedSplit`s (`punie_train.dataset.load_split`) or lists of
@@ -42,7 +42,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
-import attrs
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
@@ -74,6 +73,7 @@ from punie_train.step import (
     train_event,
     validation_loss,
 )
+from punie_train.train_outcome import TrainingInterrupted, TrainSummary
 
 __all__ = [
     "TrainError",
@@ -88,38 +88,6 @@ ReportCallback = Callable[[dict[str, Any]], None]
 RESUMABLE_CHANGES = frozenset(
     {"steps_per_report", "steps_per_eval", "save_every", "model", "data", "probe_examples"}
 )
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped by Ctrl-C (or a callback); a checkpoint was saved first."""
-
-    def __init__(self, iteration: int, checkpoint: Path | None) -> None:
-        super().__init__(f"interrupted at iteration {iteration}; checkpoint {checkpoint}")
-        self.iteration = iteration
-        self.checkpoint = checkpoint
-
-
-@attrs.frozen
-class TrainSummary:
-    """What a finished run produced and how fast it went."""
-
-    iterations: int
-    updates: int
-    best_iteration: int | None
-    best_val_loss: float | None
-    best_probe_accuracy: float | None
-    final_train_loss: float | None
-    final_val_loss: float | None
-    adapter_path: Path
-    best_adapter_path: Path
-    log_path: Path
-    wall_time_s: float
-    tokens_per_s: float
-    trained_tokens_per_s: float
-    resumed_from: int | None
-    fast_paths: str
-    ranks: int = 1
-    comm_time_s: float = 0.0
 
 
 def as_split(data: Any, tokenizer: Any, config: TrainConfig, name: str) -> TokenizedSplit:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 from tests.dropin import write_shout_plugin
 
 # Before any test module imports mlx: OpenBLAS makes the float32 model tests ~15x faster.

@@ -88,8 +88,10 @@ def punie_tools() -> list[ToolSpec]:
     """The three CST tools; rename and add-import can write the file, so they are marked."""
     return [
         ToolSpec.from_function(cst_find_pattern, category=CATEGORY),
-        ToolSpec.from_function(cst_rename, category=CATEGORY, writes=True),
-        ToolSpec.from_function(cst_add_import, category=CATEGORY, writes=True),
+        ToolSpec.from_function(cst_rename, category=CATEGORY, writes=True, preview_flag="write"),
+        ToolSpec.from_function(
+            cst_add_import, category=CATEGORY, writes=True, preview_flag="write"
+        ),
     ]
 
 

@@ -6,7 +6,6 @@ from punie_domain_common import (
     DomainValidationResult,
     ValidationIssue,
     validate_file,
-    validate_source,
 )
 
 from punie_svcs import rules
@@ -16,11 +15,8 @@ __all__ = [
     "DomainValidationResult",
     "ValidationIssue",
     "check_dependency_graph",
-    "check_dependency_graph_source",
     "validate_injection_site",
-    "validate_injection_site_source",
     "validate_service_registration",
-    "validate_service_registration_source",
 ]
 
 DOMAIN = "svcs"
@@ -53,16 +49,9 @@ def validate_injection_site(file_path: str, workspace: Workspace) -> DomainValid
     return validate_file(workspace, file_path, DOMAIN, rules.check_injection_site)
 
 
-def validate_service_registration_source(source: str) -> DomainValidationResult:
-    """``validate_service_registration`` on source text."""
-    return validate_source(source, DOMAIN, rules.check_service_registration)
-
-
-def check_dependency_graph_source(source: str) -> DomainValidationResult:
-    """``check_dependency_graph`` on source text."""
-    return validate_source(source, DOMAIN, rules.check_dependency_graph)
-
-
-def validate_injection_site_source(source: str) -> DomainValidationResult:
-    """``validate_injection_site`` on source text."""
-    return validate_source(source, DOMAIN, rules.check_injection_site)
+CHECKS = {
+    "validate_service_registration": rules.check_service_registration,
+    "check_dependency_graph": rules.check_dependency_graph,
+    "validate_injection_site": rules.check_injection_site,
+}
+"""The rule check behind each tool (the tools run it on a file; tests on source text)."""

@@ -6,7 +6,6 @@ from punie_domain_common import (
     DomainValidationResult,
     ValidationIssue,
     validate_file,
-    validate_source,
 )
 
 from punie_tdom import rules
@@ -16,11 +15,8 @@ __all__ = [
     "DomainValidationResult",
     "ValidationIssue",
     "check_render_tree",
-    "check_render_tree_source",
     "validate_component",
-    "validate_component_source",
     "validate_escape_context",
-    "validate_escape_context_source",
 ]
 
 DOMAIN = "tdom"
@@ -53,16 +49,9 @@ def validate_escape_context(file_path: str, workspace: Workspace) -> DomainValid
     return validate_file(workspace, file_path, DOMAIN, rules.check_escape_context)
 
 
-def validate_component_source(source: str) -> DomainValidationResult:
-    """``validate_component`` on source text."""
-    return validate_source(source, DOMAIN, rules.check_component)
-
-
-def check_render_tree_source(source: str) -> DomainValidationResult:
-    """``check_render_tree`` on source text."""
-    return validate_source(source, DOMAIN, rules.check_render_tree)
-
-
-def validate_escape_context_source(source: str) -> DomainValidationResult:
-    """``validate_escape_context`` on source text."""
-    return validate_source(source, DOMAIN, rules.check_escape_context)
+CHECKS = {
+    "validate_component": rules.check_component,
+    "check_render_tree": rules.check_render_tree,
+    "validate_escape_context": rules.check_escape_context,
+}
+"""The rule check behind each tool (the tools run it on a file; tests on source text)."""

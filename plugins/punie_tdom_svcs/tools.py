@@ -6,7 +6,6 @@ from punie_domain_common import (
     DomainValidationResult,
     ValidationIssue,
     validate_file,
-    validate_source,
 )
 
 from punie_tdom_svcs.binding import check_di_template_binding as _binding_rules
@@ -18,11 +17,8 @@ __all__ = [
     "DomainValidationResult",
     "ValidationIssue",
     "check_di_template_binding",
-    "check_di_template_binding_source",
     "validate_middleware_chain",
-    "validate_middleware_chain_source",
     "validate_route_pattern",
-    "validate_route_pattern_source",
 ]
 
 DOMAIN = "tdom-svcs"
@@ -55,16 +51,9 @@ def validate_route_pattern(file_path: str, workspace: Workspace) -> DomainValida
     return validate_file(workspace, file_path, DOMAIN, check_route_pattern)
 
 
-def validate_middleware_chain_source(source: str) -> DomainValidationResult:
-    """``validate_middleware_chain`` on source text."""
-    return validate_source(source, DOMAIN, check_middleware_chain)
-
-
-def check_di_template_binding_source(source: str) -> DomainValidationResult:
-    """``check_di_template_binding`` on source text."""
-    return validate_source(source, DOMAIN, _binding_rules)
-
-
-def validate_route_pattern_source(source: str) -> DomainValidationResult:
-    """``validate_route_pattern`` on source text."""
-    return validate_source(source, DOMAIN, check_route_pattern)
+CHECKS = {
+    "validate_middleware_chain": check_middleware_chain,
+    "check_di_template_binding": _binding_rules,
+    "validate_route_pattern": check_route_pattern,
+}
+"""The rule check behind each tool (the tools run it on a file; tests on source text)."""

@@ -18,6 +18,8 @@ from punie_validation.sample_project import FIXTURE_DIR, setup
 from punie_validation.tools import pytest_run, ruff_check, typecheck
 
 CATEGORY = "validation"
+PROMPT_EXAMPLE = 'r = ruff_check("src")\nprint(r.violation_count)'
+"""The system prompt's example call (the first tool in the registry that carries one)."""
 _HERE = Path(str(files(__name__)))
 
 # Pools the templates draw from: facts of the sample_project fixture.
@@ -46,7 +48,7 @@ def punie_tools() -> list[ToolSpec]:
     """typecheck, ruff_check and pytest_run (marked as writing: it runs the project's code)."""
     return [
         ToolSpec.from_function(typecheck, category=CATEGORY),
-        ToolSpec.from_function(ruff_check, category=CATEGORY),
+        ToolSpec.from_function(ruff_check, category=CATEGORY, example=PROMPT_EXAMPLE),
         ToolSpec.from_function(pytest_run, category=CATEGORY, writes=True),
     ]
 

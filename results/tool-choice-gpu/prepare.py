@@ -16,25 +16,25 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 
 ensure_fast_blas()
 
 import numpy as np  # noqa: E402
 
-from punie_tools import Registry  # noqa: E402
-from punie_tools.prompt import system_prompt  # noqa: E402
-from punie_train.base_model import (  # noqa: E402
+from punie_datagen.jsonl import read_chat_jsonl  # noqa: E402
+from punie_runtime.base_model import (  # noqa: E402
     BaseModel,
     converted_model_dir,
     embedded_gguf_path,
     load_model,
 )
+from punie_tools import Registry  # noqa: E402
+from punie_tools.prompt import system_prompt  # noqa: E402
 from punie_train.config import TrainConfig  # noqa: E402
 from punie_train.dataset import (  # noqa: E402
     TokenizedExample,
     TurnWeighting,
-    read_chat_jsonl,
     tokenize_chat,
 )
 from punie_train.mix import call_cuts, chat_key, cut_example  # noqa: E402

@@ -9,15 +9,15 @@ import argparse
 import json
 from pathlib import Path
 
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 
 ensure_fast_blas()
 
+from punie_datagen.jsonl import read_chat_jsonl  # noqa: E402
+from punie_eval.evaluate import fuse_adapters  # noqa: E402
+from punie_runtime.base_model import BaseModel, load_model  # noqa: E402
 from punie_tools import Registry  # noqa: E402
 from punie_tools.prompt import system_prompt  # noqa: E402
-from punie_train.base_model import BaseModel, load_model  # noqa: E402
-from punie_train.dataset import read_chat_jsonl  # noqa: E402
-from punie_train.evaluate import fuse_adapters  # noqa: E402
 from punie_train.probe import ToolProbe, probe_decisions  # noqa: E402
 
 

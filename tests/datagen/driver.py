@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from punie_datagen import tokens
-from punie_datagen.cli import build_parser, main
+from punie_datagen.cli import build_parser, main, options_from
 from tests import faults
 
 
@@ -31,7 +31,7 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     cli = args.cli[1:] if args.cli[:1] == ["--"] else args.cli
     tokens.set_loader(lambda: words)
-    out = Path(build_parser().parse_args(cli).out)
+    out = options_from(build_parser().parse_args(cli)).out
     out.parent.mkdir(parents=True, exist_ok=True)
     faults.install(out.parent, args.kill_at, args.trace)
     return main(cli)

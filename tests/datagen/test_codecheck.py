@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from punie_datagen.codecheck import called_tools, check_code
+from punie_datagen.codecheck import calls_in_order, check_code
 from tests.datagen.toolset import TOOLS
 
 
@@ -106,7 +106,7 @@ def test_direct_suffix_is_repaired() -> None:
     assert result.repairs == ("renamed git_log_direct() to git_log()",)
 
 
-def test_called_tools_in_source_order() -> None:
-    """called_tools lists registered tools in the order they appear."""
+def test_calls_in_order_lists_tools_in_source_order() -> None:
+    """calls_in_order lists registered tools in the order they appear."""
     code = 'a = git_log(".")\nb = hover("x", 1, 1, "y")\nprint(len(a), b)'
-    assert called_tools(code, TOOLS) == ["git_log", "hover"]
+    assert calls_in_order(code, TOOLS) == ["git_log", "hover"]

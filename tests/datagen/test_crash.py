@@ -23,7 +23,8 @@ from rich.console import Console
 from punie_datagen.output import dataset_problem
 from punie_tools import Registry
 from punie_train.config import TrainConfig
-from punie_train.run import UserError, ensure_data
+from punie_train.run_data import ensure_data
+from punie_train.run_options import UserError
 
 SEED = 17
 REPO = Path(__file__).parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from punie_datagen.codecheck import called_tools
+from punie_datagen.codecheck import calls_in_order
 from punie_datagen.plan import plan_jobs
 from punie_datagen.render import draft
 from punie_tools import ExampleTemplate
@@ -38,7 +38,7 @@ def planned_calls(templates: list[ExampleTemplate], per_tool: int) -> Counter:
     counts: Counter = Counter()
     for job in plan.jobs:
         code = draft(by_key[job.template], 1, job.index)[0].code
-        counts.update(set(called_tools(code, TOOLS)))
+        counts.update(set(calls_in_order(code, TOOLS)))
     return counts
 
 

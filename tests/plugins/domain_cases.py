@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 from punie_domain_common import DomainValidationResult
+from punie_domain_common.runner import validate_source
 from punie_svcs import tools as svcs
 from punie_tdom import tools as tdom
 from punie_tdom_svcs import tools as tdom_svcs
@@ -21,17 +23,17 @@ FIXTURE_NAMES = {"tdom": "tdom_app", "svcs": "svcs_app", "tdom-svcs": "tdom_svcs
 
 SourceValidator = Callable[[str], DomainValidationResult]
 
+
+def _on_source(module: Any, tool: str) -> SourceValidator:
+    check = module.CHECKS[tool]
+    return lambda source: validate_source(source, module.DOMAIN, check)
+
+
 # Tool name -> (domain, the validator on source text).
 VALIDATORS: dict[str, tuple[str, SourceValidator]] = {
-    "validate_component": ("tdom", tdom.validate_component_source),
-    "check_render_tree": ("tdom", tdom.check_render_tree_source),
-    "validate_escape_context": ("tdom", tdom.validate_escape_context_source),
-    "validate_service_registration": ("svcs", svcs.validate_service_registration_source),
-    "check_dependency_graph": ("svcs", svcs.check_dependency_graph_source),
-    "validate_injection_site": ("svcs", svcs.validate_injection_site_source),
-    "validate_middleware_chain": ("tdom-svcs", tdom_svcs.validate_middleware_chain_source),
-    "check_di_template_binding": ("tdom-svcs", tdom_svcs.check_di_template_binding_source),
-    "validate_route_pattern": ("tdom-svcs", tdom_svcs.validate_route_pattern_source),
+    tool: (module.DOMAIN, _on_source(module, tool))
+    for module in (tdom, svcs, tdom_svcs)
+    for tool in module.CHECKS
 }
 
 # Tool name -> a fixture file on which it reports nothing.

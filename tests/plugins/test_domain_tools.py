@@ -10,7 +10,7 @@ from punie_svcs.tools import validate_injection_site
 from punie_tdom.tools import validate_component
 from punie_tdom_svcs.tools import validate_route_pattern
 
-from punie_datagen.codecheck import called_tools
+from punie_datagen.codecheck import calls_in_order
 from punie_datagen.example import Example
 from punie_datagen.execute import Context, run_job
 from punie_datagen.plan import Job
@@ -160,7 +160,7 @@ def _called_tools(context: Context, seeds: int = 20) -> dict[str, set[str]]:
         for seed in range(seeds):
             session = RenderSession(template, seed, 0)
             code = clean_code(session.block("code"))
-            called.setdefault(key, set()).update(called_tools(code, set(VALIDATORS)))
+            called.setdefault(key, set()).update(calls_in_order(code, set(VALIDATORS)))
     return called
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 import attrs
 import pytest
 
-from punie_datagen.codecheck import called_tools
+from punie_datagen.codecheck import calls_in_order
 from punie_datagen.render import TemplateError, draft, template_key
 from punie_tools import Registry
 from punie_tools.templates import ExampleTemplate
@@ -90,7 +90,7 @@ def _template_shapes(template: ExampleTemplate, tools: Mapping[str, object]) -> 
         except TemplateError as exc:  # pragma: no cover - reported by the assertion below
             pytest.fail(f"{template_key(template)} does not render: {exc}")
         values.update(v for value in session.context.vars.values() for v in _strings(value))
-        called = called_tools(found.code, tools)
+        called = calls_in_order(found.code, tools)
         if called:
             queries.append((called[0], found.query))
     pattern = _value_pattern(values)

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from punie_tools import Registry
-from punie_tools.acp_agent import AcpOptions, PunieAcpAgent, TokenSink
+from punie_tools.acp_agent import PunieAcpAgent
+from punie_tools.acp_session import AcpOptions, TokenSink
 from punie_tools.acp_stdio import claim_stdio, serve
 from punie_tools.agent import AgentLimits, Message
 from punie_tools.codemode import format_tool_call

@@ -66,13 +66,15 @@ def test_results_as_json() -> None:
 
 
 def test_write_rule_and_description() -> None:
-    """A writing tool with write=False only previews."""
+    """A writing tool with its preview flag False only previews; without one it writes."""
 
     def edit(path: str, write: bool = False) -> str:
         """Edit a file."""
         return path
 
-    spec = ToolSpec.from_function(edit, category="x", writes=True)
+    spec = ToolSpec.from_function(edit, category="x", writes=True, preview_flag="write")
     assert call_writes(spec, {"path": "a", "write": True})
     assert not call_writes(spec, {"path": "a", "write": False})
+    flagless = ToolSpec.from_function(edit, category="x", writes=True)
+    assert call_writes(flagless, {"path": "a", "write": False})
     assert describe_call(spec, {"path": "x" * 100}, width=10) == "edit(path='xxxxxx...)"

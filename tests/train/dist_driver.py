@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 
 ensure_fast_blas()
 

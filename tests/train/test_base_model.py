@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from punie_train.base_model import (
+from punie_runtime.base_model import (
     BaseModel,
     BaseModelError,
     cache_root,

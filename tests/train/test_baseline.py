@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from punie_tools import EvalQuery, ExpectedCall
-from punie_tools.codemode import format_tool_call
-from punie_train.baseline import (
+from punie_eval.baseline import (
     BaselineError,
     BaselineResult,
     baseline_for_run,
@@ -17,8 +15,10 @@ from punie_train.baseline import (
     evaluate_classifier,
     fit_classifier,
 )
-from punie_train.eval_results import EvalResult, Ladder, QueryResult, structure
-from punie_train.first_call import NO_TOOL
+from punie_eval.eval_results import EvalResult, Ladder, QueryResult, structure
+from punie_eval.first_call import NO_TOOL
+from punie_tools import EvalQuery, ExpectedCall
+from punie_tools.codemode import format_tool_call
 
 TOOLS = ("read_file", "git_status", "pytest_run")
 WORDS = {

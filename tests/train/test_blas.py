@@ -1,4 +1,4 @@
-"""Tests for punie_train.blas: OpenBLAS preloading before mlx and the BLAS report."""
+"""Tests for punie_runtime.blas: OpenBLAS preloading before mlx and the BLAS report."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from punie_train.blas import ENV_VAR, blas_report, find_openblas
+from punie_runtime.blas import ENV_VAR, blas_report, find_openblas
 
 OPENBLAS = find_openblas()
 needs_openblas = pytest.mark.skipif(OPENBLAS is None, reason="no OpenBLAS on this machine")
 
 REPORT = """
 import json, sys
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 {before}
 state = ensure_fast_blas({args})
 import mlx.core

@@ -84,7 +84,7 @@ def test_skip_train_without_adapter_is_a_clear_error(tmp_path, capsys):
 def test_cli_modules_do_not_import_mlx():
     """Importing the CLI and run steps leaves mlx unloaded, so OpenBLAS can be preloaded."""
     code = (
-        "import sys, punie_train.cli, punie_train.run, punie_train.report, punie_train.evaluate\n"
+        "import sys, punie_train.cli, punie_train.run, punie_eval.report, punie_eval.evaluate\n"
         "print('mlx.core' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

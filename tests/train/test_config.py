@@ -15,10 +15,8 @@ from punie_train.config import (
     LoraParameters,
     LrSchedule,
     TrainConfig,
-    add_arguments,
-    cli_overrides,
-    load_config,
 )
+from punie_train.config_file import add_arguments, cli_overrides, load_config
 
 
 def parse(argv: list[str], yaml_path: Path | None = None) -> TrainConfig:

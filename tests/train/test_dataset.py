@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from punie_datagen.jsonl import DatasetFileError, read_chat_jsonl
 from punie_train.dataset import (
     MIN_SHARED_PREFIX,
     DatasetError,
     TokenizedExample,
     load_split,
     make_batch,
-    read_chat_jsonl,
     split_batches,
     tokenize_chat,
     tokenize_split,
@@ -81,7 +81,7 @@ def test_bad_jsonl_line_names_file_and_line(tmp_path: Path) -> None:
     """A line that is not JSON is reported as file:line."""
     path = tmp_path / "train.jsonl"
     path.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{oops\n')
-    with pytest.raises(DatasetError, match=r"train\.jsonl:2: not JSON"):
+    with pytest.raises(DatasetFileError, match=r"train\.jsonl:2: not JSON"):
         read_chat_jsonl(path)
 
 
@@ -89,7 +89,7 @@ def test_message_without_content_is_an_error(tmp_path: Path) -> None:
     """A message without string role/content is reported with its index."""
     path = tmp_path / "valid.jsonl"
     path.write_text('{"messages": [{"role": "user"}]}\n')
-    with pytest.raises(DatasetError, match=r"valid\.jsonl:1: message 0"):
+    with pytest.raises(DatasetFileError, match=r"valid\.jsonl:1: message 0"):
         read_chat_jsonl(path)
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import attrs
 import pytest
 
+from punie_eval.eval_cache import base_eval_key, cache_dir, load_cached, store
+from punie_eval.evaluate import evaluate
+from punie_runtime.base_model import BaseModel
 from punie_tools import Registry
-from punie_train.base_model import BaseModel
-from punie_train.eval_cache import base_eval_key, cache_dir, load_cached, store
-from punie_train.evaluate import evaluate
 from tests.train.test_evaluate import scripted
 from tests.train.toy_plugin import write_toy_plugin
 

@@ -15,10 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from punie_tools import EvalQuery, ExpectedCall, Registry
-from punie_tools.codemode import format_tool_call, parse_tool_response
-from punie_train.eval_results import RUNGS, EvalResult, percentile
-from punie_train.evaluate import (
+from punie_eval.eval_results import RUNGS, EvalResult, percentile
+from punie_eval.evaluate import (
     EvalSelectionError,
     Message,
     Reply,
@@ -26,6 +24,8 @@ from punie_train.evaluate import (
     query_problems,
     select_queries,
 )
+from punie_tools import EvalQuery, ExpectedCall, Registry
+from punie_tools.codemode import format_tool_call, parse_tool_response
 from tests.train.toy_plugin import write_toy_plugin
 
 

@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 from gguf import GGMLQuantizationType, GGUFReader
 
-from punie_train.base_model import BaseModel, embedded_gguf_path, load_model
+from punie_runtime.base_model import BaseModel, embedded_gguf_path, load_model
+from punie_runtime.gguf_convert import convert_gguf, unpermute_rope
 from punie_train.checkpoint import trainable_weights, write_adapter
 from punie_train.cli import main
 from punie_train.config import TrainConfig
 from punie_train.export import FINE_TUNED_SUFFIX, export_gguf, fused_model, permute_rope
 from punie_train.export_cli import build_parser
-from punie_train.gguf_convert import convert_gguf, unpermute_rope
 from punie_train.step import apply_adapters
 from tests.train.gguf_numpy import forward
 

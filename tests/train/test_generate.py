@@ -1,4 +1,4 @@
-"""Tests for punie_train.generate: greedy output, stopping, streaming, cache reuse, drafting."""
+"""Tests for punie_runtime.generate: greedy output, stopping, streaming, cache reuse, drafting."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from punie_train.base_model import load_model
-from punie_train.generate import TOOL_CALL_END, Generator, _Text, find_draft
+from punie_runtime.base_model import load_model
+from punie_runtime.generate import TOOL_CALL_END, Generator, _Text, find_draft
 
 SYSTEM = (
     "You are Punie, a coding assistant. To act, reply with one tool call:\n"

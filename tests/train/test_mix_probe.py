@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from punie_eval.first_call import NO_TOOL, decisions, first_tool
 from punie_tools.codemode import format_tool_call
 from punie_train.checkpoint import Best
 from punie_train.config import LoraParameters, TrainConfig
 from punie_train.dataset import TurnWeighting, make_batch, tokenize_chat
-from punie_train.first_call import NO_TOOL, decisions, first_tool
 from punie_train.mix import call_line_end, chat_examples, training_split
 from punie_train.probe import ToolProbe, chosen_tool, probe_decisions
 from punie_train.sampling import balanced_order

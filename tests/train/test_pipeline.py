@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 import pytest
 
+from punie_eval.eval_results import RUNGS
 from punie_train.cli import main
-from punie_train.eval_results import RUNGS
 
 FOUNDATION = Path(__file__).parents[2] / "punie_datagen" / "foundation_data"
 ITERS = 4
@@ -56,10 +56,11 @@ def fixture_slice_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def train_directly(run_dir: Path, data: Path, stop_at: int | None = None) -> Any:
     """Train with the trainer's API; raise KeyboardInterrupt from the callback at ``stop_at``."""
+    from punie_datagen.jsonl import read_chat_jsonl
+    from punie_runtime.base_model import load_model
     from punie_tools import Registry
-    from punie_train.base_model import load_model
-    from punie_train.config import load_config
-    from punie_train.dataset import load_split, read_chat_jsonl
+    from punie_train.config_file import load_config
+    from punie_train.dataset import load_split
     from punie_train.mix import training_split
     from punie_train.trainer import train
 
@@ -81,7 +82,7 @@ def scheduled_learning_rates(updates: int) -> list[float]:
     """The learning rate after each optimizer update of an uninterrupted run with KNOBS."""
     import mlx.core as mx
 
-    from punie_train.config import load_config
+    from punie_train.config_file import load_config
     from punie_train.trainer import build_optimizer
 
     optimizer = build_optimizer(load_config(None, KNOBS))
@@ -104,12 +105,13 @@ class PipelineRun:
     stdout: str
     report: dict[str, Any]
     log: list[dict[str, Any]]
+    eval_cache: Path
 
 
 @pytest.fixture(name="pipeline", scope="module")
 def fixture_pipeline(tmp_path_factory: pytest.TempPathFactory, slice_data: Path) -> PipelineRun:
     """Train 2 of 4 iterations, interrupt, then ``python -m punie_train --resume`` to the end."""
-    from punie_train.trainer import TrainingInterrupted
+    from punie_train.train_outcome import TrainingInterrupted
 
     run_dir = tmp_path_factory.mktemp("run")
     with pytest.raises(TrainingInterrupted) as stopped:
@@ -118,7 +120,8 @@ def fixture_pipeline(tmp_path_factory: pytest.TempPathFactory, slice_data: Path)
     out = io.StringIO()
     capture.setattr(sys, "stdout", out)
     capture.setenv("COLUMNS", "200")  # rich's width when stdout is not a terminal
-    capture.setenv("PUNIE_EVAL_CACHE", str(tmp_path_factory.mktemp("eval-cache")))
+    eval_cache = tmp_path_factory.mktemp("eval-cache")
+    capture.setenv("PUNIE_EVAL_CACHE", str(eval_cache))
     try:
         code = main(
             [
@@ -136,7 +139,9 @@ def fixture_pipeline(tmp_path_factory: pytest.TempPathFactory, slice_data: Path)
         capture.undo()
     log = [json.loads(line) for line in (run_dir / "train_log.jsonl").read_text().splitlines()]
     report = json.loads((run_dir / "report.json").read_text())
-    return PipelineRun(run_dir, stopped.value.iteration, code, out.getvalue(), report, log)
+    return PipelineRun(
+        run_dir, stopped.value.iteration, code, out.getvalue(), report, log, eval_cache
+    )
 
 
 EVAL_FLAGS = ["--eval-limit", str(EVAL_QUERIES), "--queries", "git-*", "--queries", "text-*"]
@@ -145,16 +150,17 @@ EVAL_FLAGS = ["--eval-limit", str(EVAL_QUERIES), "--queries", "git-*", "--querie
 def test_a_second_run_takes_the_base_evaluation_from_the_cache(
     pipeline, slice_data, tmp_path, monkeypatch
 ):
-    cache = pipeline.stdout.split("base evaluation kept for later runs: ")[1].split()[0]
-    monkeypatch.setenv("PUNIE_EVAL_CACHE", str(Path(cache).parent))
+    assert len(list(pipeline.eval_cache.glob("*.json"))) == 1  # the first run kept it
+    monkeypatch.setenv("PUNIE_EVAL_CACHE", str(pipeline.eval_cache))
     monkeypatch.setenv("COLUMNS", "200")
-    out = io.StringIO()
-    monkeypatch.setattr(sys, "stdout", out)
+    console = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    monkeypatch.setattr(sys, "stderr", console)
     adapter = pipeline.run_dir / "adapters-best"
     args = ["--adapter", str(adapter), "--run-dir", str(tmp_path), "--data", str(slice_data)]
     args += EVAL_FLAGS
     assert main([*args, "--eval-max-tokens", "8"]) == 0
-    assert "base evaluation from the cache" in out.getvalue()
+    assert "base evaluation from the cache" in console.getvalue()
     again = json.loads((tmp_path / "report.json").read_text())
     assert again["base"] == pipeline.report["base"]
 
@@ -185,9 +191,9 @@ def test_resumed_run_keeps_the_uninterrupted_learning_rate(pipeline):
 def test_best_adapter_reloads_and_generates_the_same_fused(pipeline):
     """The evaluated adapter loads onto the base model and generates; fusing it (as the
     evaluation does) changes no greedy token."""
-    from punie_train.base_model import load_model
-    from punie_train.evaluate import fuse_adapters
-    from punie_train.generate import Generator
+    from punie_eval.evaluate import fuse_adapters
+    from punie_runtime.base_model import load_model
+    from punie_runtime.generate import Generator
 
     adapter = Path(pipeline.report["trained"]["adapter"])
     messages = [{"role": "user", "content": "Show the git status"}]

@@ -9,10 +9,10 @@ import attrs
 import pytest
 from rich.console import Console
 
-from punie_train.baseline import Accuracy, BaselineResult, Prediction
-from punie_train.eval_results import EvalResult, Ladder, QueryResult, Step
-from punie_train.first_call import NO_TOOL
-from punie_train.report import (
+from punie_eval.baseline import Accuracy, BaselineResult, Prediction
+from punie_eval.eval_results import EvalResult, Ladder, QueryResult, Step
+from punie_eval.first_call import NO_TOOL
+from punie_eval.report import (
     LossPoint,
     RunReport,
     TrainingInfo,
@@ -22,7 +22,7 @@ from punie_train.report import (
     summarize_manifest,
     write_report,
 )
-from punie_train.report_data import confusion_counts
+from punie_eval.report_data import confusion_counts
 
 ALL = Ladder(True, True, True, True, True)
 NONE = Ladder()

@@ -12,10 +12,11 @@ from rich.console import Console
 
 from punie_datagen.output import BUILDING
 from punie_tools import Registry
-from punie_train import run as run_module
+from punie_train import run_data as run_module
 from punie_train.cli import main
 from punie_train.config import TrainConfig
-from punie_train.run import UserError, ensure_data
+from punie_train.run_data import ensure_data
+from punie_train.run_options import UserError
 
 DEFAULT = Path(TrainConfig().data)
 NO_REGISTRY = cast(Registry, None)  # these calls never build, so never use it

@@ -2,7 +2,7 @@
 
 A TF-IDF (word 1-2-grams plus character 3-5-grams) logistic regression trained on the run's own
 train split, each example's first user message mapped to the first tool its reply calls
-(``punie_train.first_call``). On the eval queries it gives the first-tool accuracy a model must
+(``punie_eval.first_call``). On the eval queries it gives the first-tool accuracy a model must
 beat to show it learned more than which words go with which tool. It is scored exactly as the
 model is (``eval_results.expected_first``). scikit-learn is imported only when fitting.
 """
@@ -16,10 +16,10 @@ from typing import Any
 
 import attrs
 
+from punie_datagen.jsonl import DatasetFileError, read_chat_jsonl
+from punie_eval.eval_results import expected_first
+from punie_eval.first_call import decisions
 from punie_tools import EvalQuery
-from punie_train.dataset import DatasetError, read_chat_jsonl
-from punie_train.eval_results import expected_first
-from punie_train.first_call import decisions
 
 SEED = 0
 C = 10.0
@@ -162,7 +162,7 @@ def baseline_for_split(
 ) -> BaselineResult:
     """Fit on a train split (chat JSONL) and score the eval queries.
 
-    Raises ``DatasetError`` for an unreadable split and ``BaselineError`` for one with no
+    Raises ``DatasetFileError`` for an unreadable split and ``BaselineError`` for one with no
     decisions.
     """
     classifier = fit_classifier(read_chat_jsonl(train), tool_names)
@@ -183,7 +183,7 @@ def baseline_for_run(
     started = time.perf_counter()
     try:
         result = baseline_for_split(train, tool_names, queries)
-    except (DatasetError, BaselineError) as error:
+    except (DatasetFileError, BaselineError) as error:
         return None, f"[yellow]warning:[/yellow] no classifier baseline: {error}"
     return result, (
         f"classifier baseline: first tool right for {result.overall.right} of "

@@ -13,9 +13,9 @@ from typing import Any
 
 import attrs
 
-from punie_train.baseline import BaselineResult
-from punie_train.eval_results import EvalResult, Score, structure
-from punie_train.first_call import NO_TOOL
+from punie_eval.baseline import BaselineResult
+from punie_eval.eval_results import EvalResult, Score, structure
+from punie_eval.first_call import NO_TOOL
 
 
 @attrs.frozen

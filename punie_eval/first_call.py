@@ -11,8 +11,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 import attrs
 
+from punie_tools.callsite import extract_calls
 from punie_tools.codemode import parse_tool_call
-from punie_train.scoring import extract_calls
 
 NO_TOOL = "(none)"
 """The decision of a reply that calls no registered tool."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from punie_train.blas import ensure_fast_blas
+from punie_runtime.blas import ensure_fast_blas
 
 RUNS_DIR = Path("runs")
 
@@ -29,7 +29,7 @@ def chat_model(
     latest trained adapter under ``runs/`` (the base model if there is none).
     """
     ensure_fast_blas()
-    from punie_train.generate import Generator
+    from punie_runtime.generate import Generator
 
     adapter_path: Path | None
     if adapter is None:

@@ -4,118 +4,14 @@ and the seed's keyword score (tools reference, section 10a) for comparison with 
 
 from __future__ import annotations
 
-import ast
 import posixpath
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import attrs
-
 from punie_tools import ExpectedCall, ToolSpec
-
-
-@attrs.frozen
-class Unknown:
-    """An argument whose value the AST does not give (a variable, an expression)."""
-
-    source: str
-
-
-@attrs.frozen
-class CallSite:
-    """One call of a registered tool found in the code, with its literal arguments."""
-
-    tool: str
-    args: tuple[Any, ...] = ()
-    kwargs: tuple[tuple[str, Any], ...] = ()
-    line: int = 0
-    unpacked: bool = False  # *args / **kwargs: the binding cannot be known
-
-
-def _literal(node: ast.expr, constants: Mapping[str, Any]) -> Any:
-    if isinstance(node, ast.Name) and node.id in constants:
-        return constants[node.id]
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return Unknown(ast.unparse(node))
-
-
-def _constants(tree: ast.Module) -> dict[str, Any]:
-    """Names bound exactly once, at module level, to a literal (``path = "src/app.py"``)."""
-    bound: dict[str, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
-            bound[node.id] = bound.get(node.id, 0) + 1
-    out: dict[str, Any] = {}
-    for stmt in tree.body:
-        if (
-            isinstance(stmt, ast.Assign)
-            and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], ast.Name)
-            and bound.get(stmt.targets[0].id) == 1
-        ):
-            value = _literal(stmt.value, {})
-            if not isinstance(value, Unknown):
-                out[stmt.targets[0].id] = value
-    return out
-
-
-def extract_calls(code: str, tool_names: Collection[str]) -> list[CallSite] | None:
-    """Every call of a registered tool in ``code``, in source order; None if it does not parse."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    constants = _constants(tree)
-    sites: list[CallSite] = []
-    for node in ast.walk(tree):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in tool_names
-        ):
-            continue
-        args, kwargs, unpacked = _arguments(node, constants)
-        sites.append(CallSite(node.func.id, args, kwargs, line=node.lineno, unpacked=unpacked))
-    return sorted(sites, key=lambda s: s.line)
-
-
-def _arguments(
-    node: ast.Call, constants: Mapping[str, Any]
-) -> tuple[tuple[Any, ...], tuple[tuple[str, Any], ...], bool]:
-    """Positional and keyword arguments; ``*[...]``/``**{...}`` literals are expanded.
-
-    The flag says some unpacking could not be read, so the binding is unknown.
-    """
-    args: list[Any] = []
-    kwargs: list[tuple[str, Any]] = []
-    unpacked = False
-    for arg in node.args:
-        if not isinstance(arg, ast.Starred):
-            args.append(_literal(arg, constants))
-            continue
-        value = _literal(arg.value, constants)
-        if isinstance(value, list | tuple):
-            args += value
-        else:
-            unpacked = True
-    for keyword in node.keywords:
-        if keyword.arg is not None:
-            kwargs.append((keyword.arg, _literal(keyword.value, constants)))
-            continue
-        value = _literal(keyword.value, constants)
-        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-            kwargs += value.items()
-        else:
-            unpacked = True
-    return tuple(args), tuple(kwargs), unpacked
-
-
-def called_tools(sites: Iterable[CallSite]) -> tuple[str, ...]:
-    """The distinct tool names called, in first-call order."""
-    return tuple(dict.fromkeys(s.tool for s in sites))
+from punie_tools.callsite import CallSite
+from punie_tools.spec import Unknown
 
 
 def bind_call(spec: ToolSpec, site: CallSite) -> dict[str, Any] | None:
@@ -127,20 +23,10 @@ def bind_call(spec: ToolSpec, site: CallSite) -> dict[str, Any] | None:
     """
     if site.unpacked:
         return None
-    names = [p.name for p in spec.parameters]
-    if len(site.args) > len(names):
+    try:
+        return spec.bind(site.args, site.kwargs, check_types=False)
+    except TypeError:
         return None
-    bound = dict(zip(names, site.args, strict=False))
-    for key, value in site.kwargs:
-        if key not in names or key in bound:
-            return None
-        bound[key] = value
-    for p in spec.parameters:
-        if p.name not in bound:
-            if p.required:
-                return None
-            bound[p.name] = p.default
-    return bound
 
 
 _PATH_PARAM = re.compile(r"(^|_)(path|paths|file|files|dir|dirs|directory|folder|root)($|_)")

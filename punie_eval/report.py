@@ -15,9 +15,8 @@ from typing import Any
 import attrs
 import yaml
 
-from punie_tools import atomic
-from punie_train.eval_results import RUNG_TITLES, RUNGS, EvalResult, Score
-from punie_train.report_data import (
+from punie_eval.eval_results import RUNG_TITLES, RUNGS, EvalResult, Score
+from punie_eval.report_data import (
     FirstToolRow,
     LossPoint,
     RunReport,
@@ -29,6 +28,7 @@ from punie_train.report_data import (
     score_value,
     summarize_manifest,
 )
+from punie_tools import atomic
 
 __all__ = [
     "FirstToolRow",
@@ -319,7 +319,7 @@ class ReportFiles:
 
 def write_report(report: RunReport, directory: Path) -> ReportFiles:
     """Write report.json, report.md, report.png and (with an evaluation) confusion.png."""
-    from punie_train.plot import plot, plot_confusion  # matplotlib loads only when writing
+    from punie_eval.plot import plot, plot_confusion  # matplotlib loads only when writing
 
     directory.mkdir(parents=True, exist_ok=True)
     result = confusion_eval(report)

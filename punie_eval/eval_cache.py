@@ -25,12 +25,12 @@ from pathlib import Path
 
 import attrs
 
+from punie_eval.eval_results import EvalResult
+from punie_runtime.base_model import BaseModel, cache_root
 from punie_tools import EvalQuery, Registry
 from punie_tools.atomic import write_text
 from punie_tools.prompt import system_prompt
 from punie_tools.stubs import stubs
-from punie_train.base_model import BaseModel, cache_root
-from punie_train.eval_results import EvalResult
 
 SCORER_VERSION = 1
 """Bump when evaluation, scoring or generation change what a result holds for the same inputs."""

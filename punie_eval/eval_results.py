@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import attrs
 
-from punie_train.first_call import NO_TOOL
-from punie_train.scoring import KEYWORD_PASS
+from punie_eval.first_call import NO_TOOL
+from punie_eval.scoring import KEYWORD_PASS
 
 RUNGS: tuple[str, ...] = ("parsed", "type_checked", "ran", "tools_called", "args_right")
 """The ladder, in order; ``strict`` is every rung at once."""

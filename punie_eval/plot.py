@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from punie_train.eval_results import EvalResult
-from punie_train.report_data import (
+from punie_eval.eval_results import EvalResult
+from punie_eval.report_data import (
     RunReport,
     category_rows,
     confusion_counts,

@@ -3,7 +3,7 @@
 Each query runs on a fresh copy of its fixture, with the same system prompt as training.
 The code is type-checked against the tools' stubs and run in the Code Mode sandbox; the
 tools it calls are read from its AST and their arguments compared BFCL-style
-(``punie_train.scoring``). Multi-step queries get a short agent loop: the tool's output goes
+(``punie_eval.scoring``). Multi-step queries get a short agent loop: the tool's output goes
 back to the model, which may make the next call.
 """
 
@@ -18,22 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from punie_eval.eval_results import EvalResult, Ladder, QueryResult, Step
+from punie_eval.scoring import expected_call_met, keyword_score
+from punie_runtime.base_model import BaseModel
 from punie_tools import EvalQuery, Registry, RunLimits, RunResult, Sandbox, ToolSpec, Workspace
+from punie_tools.callsite import CallSite, called_tools, extract_calls
 from punie_tools.codemode import format_tool_response, parse_tool_call
 from punie_tools.prompt import prompt_hash, system_prompt
 from punie_tools.stubs import stubs
-from punie_train.base_model import BaseModel
-from punie_train.eval_results import EvalResult, Ladder, QueryResult, Step
-from punie_train.scoring import (
-    CallSite,
-    called_tools,
-    expected_call_met,
-    extract_calls,
-    keyword_score,
-)
 
 if TYPE_CHECKING:
-    from punie_train.generate import Generator
+    from punie_runtime.generate import Generator
 
 Message = Mapping[str, str]
 
@@ -253,7 +248,7 @@ def score_query(
 
 
 def generator_replier(generator: Generator) -> Replier:
-    """A replier backed by ``punie_train.generate.Generator`` (greedy, KV cache reused)."""
+    """A replier backed by ``punie_runtime.generate.Generator`` (greedy, KV cache reused)."""
 
     def reply(messages: Sequence[Message]) -> Reply:
         out = generator.generate(messages)
@@ -281,8 +276,8 @@ def evaluate_model(
     on_result: Callable[[QueryResult], None] | None = None,
 ) -> EvalResult:
     """Load a base model (with LoRA adapters fused in, when given) and evaluate it."""
-    from punie_train.base_model import load_model  # imports mlx: after ensure_fast_blas()
-    from punie_train.generate import Generator
+    from punie_runtime.base_model import load_model  # imports mlx: after ensure_fast_blas()
+    from punie_runtime.generate import Generator
 
     network, tokenizer = load_model(model, adapter)
     if adapter is not None:

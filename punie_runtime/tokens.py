@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from tokenizers import Tokenizer
 
-from punie_train.base_model import converted_model_dir, embedded_gguf_path
+from punie_runtime.base_model import converted_model_dir, embedded_gguf_path
 
 
 @lru_cache(maxsize=1)

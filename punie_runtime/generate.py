@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import mlx.nn as nn
     from mlx_lm.tokenizer_utils import TokenizerWrapper
 
-    from punie_train.base_model import BaseModel
+    from punie_runtime.base_model import BaseModel
 
 StopReason = Literal["eos", "stop_string", "max_tokens", "no_call"]
 TokenCallback = Callable[[str], None]
@@ -177,7 +177,7 @@ class Generator:
         **options: Any,
     ) -> Generator:
         """A generator for a base model spec (see `BaseModel.parse`) with optional adapters."""
-        from punie_train.base_model import load_model
+        from punie_runtime.base_model import load_model
 
         model, tokenizer = load_model(spec, adapter_path)
         return cls(model, tokenizer, **options)

@@ -146,7 +146,7 @@ def file_sha256(path: Path) -> str:
 
 def converted_model_dir(gguf: Path, root: Path | None = None) -> Path:
     """The cached mlx-lm directory for `gguf`, converting it first if it is not there yet."""
-    from punie_train.gguf_convert import CONVERTER_VERSION, convert_gguf
+    from punie_runtime.gguf_convert import CONVERTER_VERSION, convert_gguf
 
     root = root or cache_root()
     final = root / f"{file_sha256(gguf)[:16]}-v{CONVERTER_VERSION}"

@@ -1,0 +1,1 @@
+"""punie_runtime: load, convert and run the model (mlx on the fast CPU path); no tools inside."""
