@@ -22,12 +22,18 @@ def _paths(value: object) -> tuple[Path, ...]:
     return tuple(Path(v) for v in value)
 
 
+DEFAULT_OUT = Path("data/phase33")
+"""Where the default dataset lives (``python -m punie_train`` reads and builds it there too)."""
+DEFAULT_MAX_SEQ_LENGTH = 2048
+"""The longest example in tokens (the training default truncates at the same length)."""
+
+
 @attrs.frozen
 class DatagenOptions:
     """Everything that decides a dataset build (``workers`` changes only the speed)."""
 
     out: Path = attrs.field(
-        default=Path("data/phase33"),
+        default=DEFAULT_OUT,
         converter=Path,
         metadata=option(
             "output folder; train.jsonl, valid.jsonl and manifest.json are written there "
@@ -69,7 +75,7 @@ class DatagenOptions:
         ),
     )
     max_seq_length: int = attrs.field(
-        default=2048,
+        default=DEFAULT_MAX_SEQ_LENGTH,
         validator=attrs.validators.ge(1),
         metadata=option(
             "reject examples longer than this many tokens of the embedded "

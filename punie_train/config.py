@@ -41,6 +41,7 @@ from typing import Any
 import attrs
 import yaml
 
+from punie_datagen.options import DEFAULT_MAX_SEQ_LENGTH, DEFAULT_OUT
 from punie_tools.options_cli import option
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adafactor", "muon")
@@ -140,7 +141,8 @@ class TrainConfig:
         ),
     )
     data: str = attrs.field(
-        default="data/phase33", metadata=option("Directory holding train.jsonl and valid.jsonl.")
+        default=str(DEFAULT_OUT),
+        metadata=option("Directory holding train.jsonl and valid.jsonl."),
     )
     adapter_path: str = attrs.field(
         default="adapters",
@@ -223,7 +225,8 @@ class TrainConfig:
         factory=LoraParameters, metadata=option("LoRA rank, scale, dropout (YAML mapping).")
     )
     max_seq_length: int = attrs.field(
-        default=2048, metadata=option("Longer examples are truncated to this many tokens.")
+        default=DEFAULT_MAX_SEQ_LENGTH,
+        metadata=option("Longer examples are truncated to this many tokens."),
     )
     steps_per_report: int = attrs.field(
         default=64, metadata=option("Iterations between training-loss reports.")
