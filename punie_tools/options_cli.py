@@ -47,7 +47,7 @@ def _flag(field: attrs.Attribute, parent: attrs.Attribute | None) -> str:
 
 def _default_text(field: attrs.Attribute) -> str:
     default = None if hasattr(field.default, "factory") else field.default
-    if default in (None, (), "") or isinstance(default, bool):
+    if default is None or default in ((), ""):
         return ""
     return f" (default: {default})"
 

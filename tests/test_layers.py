@@ -68,14 +68,23 @@ def imports_of(
                 yield node.lineno, module
 
 
+def upward_imports(name: str, path: Path) -> list[str]:
+    """``line: imports X`` for each import of module `name` from a higher layer than its own."""
+    mine = LAYERS.index(package_of(name) or "")
+    found = []
+    for line, target in imports_of(name, path):
+        theirs = package_of(target)
+        if theirs is not None and LAYERS.index(theirs) > mine:
+            found.append(f"{line}: imports {target}")
+    return found
+
+
 def test_imports_point_down_only() -> None:
-    upward = []
-    for name, path in project_modules():
-        mine = LAYERS.index(package_of(name) or "")
-        for line, target in imports_of(name, path):
-            theirs = package_of(target)
-            if theirs is not None and LAYERS.index(theirs) > mine:
-                upward.append(f"{path.relative_to(ROOT)}:{line}: imports {target}")
+    upward = [
+        f"{path.relative_to(ROOT)}:{problem}"
+        for name, path in project_modules()
+        for problem in upward_imports(name, path)
+    ]
     assert not upward, "imports from a lower package to a higher one:\n" + "\n".join(upward)
 
 
@@ -127,7 +136,14 @@ def strongly_connected(graph: dict[str, list[str]]) -> list[set[str]]:
     return found
 
 
-def test_the_checks_see_an_upward_import_and_a_cycle() -> None:
+def test_the_checks_see_an_upward_import_and_a_cycle(tmp_path: Path) -> None:
+    module = tmp_path / "lazy.py"
+    module.write_text("def f():\n    from punie_train import run\n    import punie_eval.report\n")
+    assert upward_imports("punie_tools.lazy", module) == [
+        "2: imports punie_train",
+        "3: imports punie_eval.report",
+    ]
+    assert upward_imports("punie_train.lazy", module) == []
     assert package_of("punie_train.run") == "punie_train"
     assert package_of("punie_git.tools") == "plugins"
     assert package_of("numpy") is None

@@ -1,6 +1,7 @@
 """Screen training recipes at full budget on a GPU with the torch replica; one JSON row per config.
 
-    python gpu_screen.py --gguf FILE --data .gpu --out DIR [--only NAME ...] [--budget-s 420]
+    python gpu_screen.py --gguf FILE --data .gpu --out DIR [--run run1|run2] [--only NAME ...]
+        [--budget-s 420]
 
 Every configuration starts from the same base weights and LoRA seed, trains on the same
 update groups the CPU trainer would draw (seed 0), and is probed every `probe_every` updates:
@@ -37,7 +38,7 @@ BASE: dict[str, Any] = {
     "lr": 3e-4, "scale": 20.0, "rank": 8, "num_layers": -1, "warmup": 10, "probe_every": 20,
     "file": "mix.npz",
 }  # fmt: skip
-FIRST_CONFIGS: dict[str, dict[str, Any]] = {
+RUN1: dict[str, dict[str, Any]] = {
     "default": {},
     "lr1e-3": {"lr": 1e-3},
     "calls-only": {"mix": "only"},
@@ -56,7 +57,7 @@ FIRST_CONFIGS: dict[str, dict[str, Any]] = {
     "calls-only-lr1e-3": {"mix": "only", "lr": 1e-3},
 }
 """Run 1 (run1/): the levers one at a time against the default, 80 updates unless named."""
-CONFIGS: dict[str, dict[str, Any]] = {
+RUN2: dict[str, dict[str, Any]] = {
     "turns-only-x2": {"mix": "only", "file": "mix_turn.npz", "updates": 160, "probe_every": 40},
     "calls-only-x2": {"mix": "only", "updates": 160, "probe_every": 40},
     "turns-only-x3": {"mix": "only", "file": "mix_turn.npz", "updates": 240, "probe_every": 40},
@@ -70,6 +71,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "turns-add-x2": {"mix": "add", "file": "mix_turn.npz", "updates": 160, "probe_every": 40},
 }
 """Run 2 (run2/): call examples cut after the whole calling turn, and budgets between 80 and 240."""
+RUNS = {"run1": RUN1, "run2": RUN2}
 
 
 class Mix:
@@ -228,6 +230,7 @@ def main() -> None:
     p.add_argument("--gguf", type=Path, required=True)
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--run", choices=sorted(RUNS), default="run2", help="which table to rerun")
     p.add_argument("--only", nargs="*")
     p.add_argument("--budget-s", type=float, default=420)
     p.add_argument("--device", default="cuda")
@@ -250,7 +253,7 @@ def main() -> None:
               "expected": pz["expected"][:limit], "in64": pz["in64"][:limit]}  # fmt: skip
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"loaded in {time.perf_counter() - start:.1f}s", flush=True)
-    for name, knobs in CONFIGS.items():
+    for name, knobs in RUNS[a.run].items():
         if a.only and name not in a.only:
             continue
         if time.perf_counter() - start > a.budget_s:

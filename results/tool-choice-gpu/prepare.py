@@ -72,15 +72,19 @@ def main() -> None:
     tokens, offsets, tpos, toff = [], [0], [], [0]
     weights: dict[str, list[np.ndarray]] = {k: [] for k in WEIGHTINGS}
     keys, full, chat_index = [], [], []
+    configs = {
+        wname: TrainConfig(
+            call_examples="add",
+            call_cut=args.call_cut,
+            loss_weighting="turn" if spread.per_turn else "token",
+            call_weight=spread.call_weight,
+        )
+        for wname, spread in WEIGHTINGS.items()
+    }
     for ci, messages in enumerate(chats):
         variants = {}
         for wname, spread in WEIGHTINGS.items():
-            config = TrainConfig(
-                call_examples="add",
-                call_cut=args.call_cut,
-                loss_weighting="turn" if spread.per_turn else "token",
-                call_weight=spread.call_weight,
-            )
+            config = configs[wname]
             examples = [
                 tokenize_chat(
                     messages,
