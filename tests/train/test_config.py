@@ -34,16 +34,16 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_defaults_are_the_screened_tool_choice_recipe() -> None:
-    """Full chats + call examples, per-turn loss, tool-balanced, 80 updates of 16, lr 3e-4."""
+    """Full chats + call examples, per-turn loss, tool-balanced, 160 updates of 8, lr 3e-4."""
     config = TrainConfig()
-    assert (config.iters, config.batch_size, config.grad_accumulation_steps) == (1280, 1, 16)
+    assert (config.iters, config.batch_size, config.grad_accumulation_steps) == (1280, 1, 8)
     assert (config.call_examples, config.loss_weighting, config.balance) == ("add", "turn", "tool")
     assert config.mask_prompt and config.max_seq_length == 2048
     assert config.lora_parameters == LoraParameters(rank=8, scale=20.0, dropout=0.0)
     assert config.learning_rate == 3e-4 and config.lr_schedule is not None
     assert config.lr_schedule.name == "cosine_decay" and config.lr_schedule.warmup > 0
     assert (config.save_every, config.steps_per_eval, config.probe_examples) == (320, 320, 64)
-    assert config.updates == 80
+    assert config.updates == 160
 
 
 def test_phase33_config_file_keeps_the_seed_recipe() -> None:
@@ -79,7 +79,7 @@ def test_cli_overrides_yaml(tmp_path: Path) -> None:
     assert config.iters == 30 and config.batch_size == 2
     assert config.lora_parameters == LoraParameters(rank=16, scale=10.0, dropout=0.0)
     assert not config.mask_prompt
-    assert config.grad_accumulation_steps == 16
+    assert config.grad_accumulation_steps == 8
 
 
 def test_cli_can_disable_the_schedule() -> None:
