@@ -23,17 +23,15 @@ from punie_runtime.blas import ensure_fast_blas
 ensure_fast_blas(reexec=True)
 
 import argparse  # noqa: E402
-import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable, Sequence  # noqa: E402
 from typing import Any  # noqa: E402
 
 import attrs  # noqa: E402
 
-from punie_runtime.base_model import BaseModel, embedded_gguf_path, load_model  # noqa: E402
+from punie_runtime.base_model import BaseModel, load_model  # noqa: E402
 from punie_runtime.blas import blas_report  # noqa: E402
 from punie_runtime.generate import Generation, Generator  # noqa: E402
 
@@ -213,35 +211,83 @@ def blas_variants() -> None:
         )
 
 
-def llama_cpp(
-    tokenizer: Any, chats: Sequence[list[dict[str, str]]], max_tokens: int, mlx_rate: float
+def tool_calls(text: str, tool_names: Sequence[str]) -> tuple[Any, ...] | None:
+    """The tool calls of a reply's Code Mode code (name, arguments), None when it has none."""
+    from punie_tools.callsite import extract_calls
+    from punie_tools.codemode import parse_tool_call
+
+    call = parse_tool_call(text)
+    code = call.code if call is not None and call.function == "execute_code" else None
+    sites = extract_calls(code, tool_names) if code else None
+    return tuple((s.name, repr(s.args), repr(sorted(s.kwargs.items()))) for s in sites or ())
+
+
+def engines(
+    model_spec: str,
+    adapter: str | None,
+    queries: int,
+    max_tokens: int,
+    types: Sequence[str],
 ) -> None:
-    """The same GGUF's greedy decode speed under llama.cpp, as a ratio to ours."""
-    try:
-        llama = importlib.import_module("llama_cpp")
-    except ImportError:
-        print("\nllama.cpp: llama-cpp-python is not importable; skipped")
+    """mlx float32 vs llama.cpp on the fused model exported as GGUF, on the eval queries.
+
+    Each engine answers the first turn of the same eval queries (real system prompt, greedy,
+    the evaluation's stops); prints decode speed and mean latency with ratios to mlx float32,
+    and how many replies give the same tool calls (and the same text) as mlx.
+    """
+    import tempfile
+
+    from punie_eval.evaluate import CALL_WITHIN_TOKENS
+    from punie_runtime.engines import fuse_adapters
+    from punie_runtime.gguf_export import export_gguf
+    from punie_runtime.llama_generate import LlamaGenerator, llama_available, llama_version
+    from punie_tools import Registry
+
+    if not llama_available():
+        print("\nengines: llama-cpp-python is not importable; only mlx would run, skipped")
         return
-    llm = llama.Llama(model_path=str(embedded_gguf_path()), n_ctx=4096, verbose=False)
-    tokens_total, decode_total = 0, 0.0
-    for messages in chats:
-        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        prompt = llm.tokenize(text.encode(), add_bos=False, special=True)
-        llm.reset()
-        llm.eval(prompt)
-        start = time.perf_counter()
-        for _ in range(max_tokens):
-            token = llm.sample(top_k=1, temp=0.0)
-            tokens_total += 1
-            if token == llm.token_eos():
-                break
-            llm.eval([token])
-        decode_total += time.perf_counter() - start
-    rate = tokens_total / decode_total
+    if adapter is None:
+        print("\nengines: needs --adapter (the export fuses a trained adapter); skipped")
+        return
+    registry = Registry.load()
+    names = [spec.name for spec in registry.tools()]
+    system = system_prompt()
+    chats = [
+        [{"role": "system", "content": system}, {"role": "user", "content": q.query}]
+        for q in registry.eval_queries()[:queries]
+    ]
+    model, tokenizer = load_model(BaseModel.parse(model_spec), adapter)
+    fuse_adapters(model)
+    options = {"max_tokens": max_tokens, "call_within": CALL_WITHIN_TOKENS}
+    generators: list[tuple[str, Any]] = [("mlx float32", Generator(model, tokenizer, **options))]
+    with tempfile.TemporaryDirectory(prefix="punie-engines-") as tmp:
+        for out_type in types:
+            path = Path(tmp) / f"model-{out_type}.gguf"
+            export_gguf(path, Path(adapter), out_type)
+            label = f"llama.cpp {out_type} ({path.stat().st_size / 1e6:.0f} MB)"
+            generators.append((label, LlamaGenerator(path, tokenizer, **options)))
+        for _, generator in generators:
+            generator.prefill(chats[0][:1])
+        outs: list[list[Generation]] = [[] for _ in generators]
+        for messages in chats:
+            for index, (_, generator) in enumerate(generators):
+                outs[index].append(generator.generate(messages))
+    runs = [Run(label, tuple(out)) for (label, _), out in zip(generators, outs, strict=True)]
     print(
-        f"\nllama.cpp (Q4_1 GGUF): decode {rate:5.1f} tok/s; mlx all-on / llama.cpp = "
-        f"{mlx_rate / rate:4.2f}"
+        f"\nengines on {len(chats)} eval queries (first reply, greedy, max {max_tokens} tokens;"
+        f" llama-cpp-python {llama_version()}):"
     )
+    mlx = runs[0]
+    reference = [tool_calls(g.text, names) for g in mlx.generations]
+    for run in runs:
+        pairs = list(zip(run.generations, mlx.generations, reference, strict=True))
+        same_calls = sum(tool_calls(g.text, names) == ref for g, _, ref in pairs)
+        same_text = sum(g.text == m.text for g, m, _ in pairs)
+        print(
+            f"  {run.label:28} {run.latency:6.2f} s/query ({mlx.latency / run.latency:4.2f}x)"
+            f"  decode {run.decode_rate:5.1f} tok/s ({run.decode_rate / mlx.decode_rate:4.2f}x)"
+            f"  same tool calls {same_calls}/{len(chats)}, same text {same_text}/{len(chats)}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -250,12 +296,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", default="default", help="base model spec (default: embedded)")
     parser.add_argument("--adapter", default=None, help="LoRA adapter directory")
     parser.add_argument("--max-tokens", type=int, default=64, help="reply cap per query")
+    parser.add_argument(
+        "--eval-max-tokens", type=int, default=384, help="reply cap per query for --llama"
+    )
     parser.add_argument("--queries", type=int, default=4, help="how many queries (max 6)")
     parser.add_argument(
         "--zero-shot", action="store_true", help="no worked example (for trained adapters)"
     )
     parser.add_argument("--blas", action="store_true", help="also compare BLAS settings")
-    parser.add_argument("--llama", action="store_true", help="also time llama.cpp")
+    parser.add_argument(
+        "--llama",
+        action="store_true",
+        help="also compare engines on the eval queries: mlx float32 vs llama.cpp on the fused"
+        " model exported as GGUF (needs --adapter and llama-cpp-python)",
+    )
+    parser.add_argument(
+        "--llama-types",
+        default="f32,f16,q8_0",
+        help="GGUF types to export and time with --llama (comma-separated)",
+    )
+    parser.add_argument(
+        "--engine-queries", type=int, default=69, help="eval queries for --llama (default: all)"
+    )
     args = parser.parse_args(argv)
 
     print(blas_report(512).describe())
@@ -286,7 +348,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.blas:
         blas_variants()
     if args.llama:
-        llama_cpp(tokenizer, chats, args.max_tokens, all_on.decode_rate)
+        engines(
+            args.model,
+            args.adapter,
+            args.engine_queries,
+            args.eval_max_tokens,
+            [t for t in args.llama_types.split(",") if t],
+        )
     return 0
 
 

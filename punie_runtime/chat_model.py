@@ -22,14 +22,19 @@ def chat_model(
     adapter: str | None = None,
     max_tokens: int = 512,
     on_token: Callable[[str], None] | None = None,
+    engine: str = "auto",
+    on_engine: Callable[[str], None] | None = None,
 ) -> Callable[[Sequence[Mapping[str, str]]], str]:
     """Load a model (embedded default unless named) and return a reply function.
 
     ``adapter``: a LoRA adapter directory, ``"none"`` for the base model, or None for the
-    latest trained adapter under ``runs/`` (the base model if there is none).
+    latest trained adapter under ``runs/`` (the base model if there is none). ``engine``:
+    ``auto``, ``mlx`` or ``llama`` (`punie_runtime.engines`); `on_engine` hears which one
+    answers. A ValueError says in one line why an engine cannot be used.
     """
     ensure_fast_blas()
-    from punie_runtime.generate import Generator
+    from punie_runtime.base_model import BaseModel
+    from punie_runtime.engines import choose_engine, open_generator
 
     adapter_path: Path | None
     if adapter is None:
@@ -38,7 +43,11 @@ def chat_model(
         adapter_path = None
     else:
         adapter_path = Path(adapter)
-    generator = Generator.load(model, adapter_path, max_tokens=max_tokens)
+    chosen = choose_engine(engine)
+    base = BaseModel.parse(model)
+    generator = open_generator(chosen, base, adapter_path, max_tokens=max_tokens)
+    if on_engine is not None:
+        on_engine(chosen.describe(adapter_path))
 
     def reply(messages: Sequence[Mapping[str, str]]) -> str:
         return generator.generate(messages, on_token=on_token).text

@@ -117,13 +117,23 @@ class ModelThread:
         return done.result()
 
 
-def streaming_chat_model(model: str | None, adapter: str | None, max_tokens: int) -> StreamingModel:
-    """The model the terminal agent uses (``punie_runtime.chat_model``) on its own thread."""
+def streaming_chat_model(
+    model: str | None, adapter: str | None, max_tokens: int, engine: str = "auto"
+) -> StreamingModel:
+    """The model the terminal agent uses (``punie_runtime.chat_model``) on its own thread.
+
+    Which engine answers goes to stderr (stdout is the ACP wire).
+    """
     from punie_runtime.chat_model import chat_model
 
     return ModelThread(
         lambda on_token: chat_model(
-            model=model, adapter=adapter, max_tokens=max_tokens, on_token=on_token
+            model=model,
+            adapter=adapter,
+            max_tokens=max_tokens,
+            on_token=on_token,
+            engine=engine,
+            on_engine=lambda text: print(f"engine: {text}", file=sys.stderr),
         )
     )
 
@@ -150,7 +160,7 @@ def cmd_acp(args: argparse.Namespace) -> int:
     )
     wire = claim_stdio()  # model loading may print: keep it off the wire
     try:
-        model = streaming_chat_model(args.model, args.adapter, args.max_tokens)
+        model = streaming_chat_model(args.model, args.adapter, args.max_tokens, args.engine)
     except Exception as exc:  # a bad model path is a user mistake: one clear line
         print(f"error: cannot load the model: {exc}", file=sys.stderr)
         return 2

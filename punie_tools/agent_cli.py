@@ -114,7 +114,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
     )
     guard = make_guard(read_only=args.read_only, yes=args.yes, ask=ask)
     try:
-        model = load_chat_model(args.model, args.adapter, args.max_tokens, console)
+        model = load_chat_model(args.model, args.adapter, args.max_tokens, console, args.engine)
     except Exception as exc:  # a bad model path is a user mistake: one clear line
         print(f"error: cannot load the model: {exc}", file=sys.stderr)
         return 2
@@ -155,7 +155,7 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 
 def load_chat_model(
-    model: str | None, adapter: str | None, max_tokens: int, console: Any
+    model: str | None, adapter: str | None, max_tokens: int, console: Any, engine: str = "auto"
 ) -> ModelFn:
     """A model callable streaming its tokens to the console (punie_runtime does the work)."""
     from punie_runtime.chat_model import chat_model
@@ -163,7 +163,14 @@ def load_chat_model(
     def stream(token: str) -> None:
         console.print(token, end="", markup=False, highlight=False)
 
-    fn = chat_model(model=model, adapter=adapter, max_tokens=max_tokens, on_token=stream)
+    fn = chat_model(
+        model=model,
+        adapter=adapter,
+        max_tokens=max_tokens,
+        on_token=stream,
+        engine=engine,
+        on_engine=lambda text: console.print(f"[dim]engine: {text}[/]"),
+    )
 
     def call(messages: Sequence[Message]) -> str:
         console.print("[bold magenta]punie> [/]", end="")

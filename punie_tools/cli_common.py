@@ -14,7 +14,7 @@ DEFAULT_TRANSCRIPTS = Path.home() / ".local" / "share" / "punie-tools" / "transc
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    """``--model`` and ``--adapter``: the chat model the agent runs."""
+    """``--model``, ``--adapter`` and ``--engine``: the chat model the agent runs."""
     p.add_argument(
         "--model",
         default=None,
@@ -25,6 +25,13 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="LoRA adapter directory (default: the latest trained adapter under runs/, if any; "
         "'none' for the base model)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("auto", "mlx", "llama"),
+        default="auto",
+        help="what answers: llama.cpp on the adapter fused into a GGUF (needs llama-cpp-python),"
+        " mlx on the float32 model, or auto: llama.cpp when installed, else mlx (default: auto)",
     )
 
 

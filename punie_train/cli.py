@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="token budget of each model reply during evaluation (default: 384)",
     )
+    ev.add_argument(
+        "--engine",
+        choices=("auto", "mlx", "llama"),
+        default="auto",
+        help="what answers the eval queries: llama.cpp on the trained adapter fused into a "
+        "Q8_0 GGUF (kept beside the adapter) and on the base GGUF, needs llama-cpp-python; "
+        "mlx on the float32 model; auto: llama.cpp when installed, else mlx (default: auto)",
+    )
     add_arguments(parser)
     return parser
 

@@ -30,7 +30,7 @@ then:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``export`` subcommand's argument parser."""
-    from punie_train.export import DEFAULT_TYPE, OUT_TYPES
+    from punie_runtime.gguf_export import DEFAULT_TYPE, OUT_TYPES
 
     parser = argparse.ArgumentParser(
         prog="python -m punie_train export",
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ensure_fast_blas()  # before anything imports mlx
     args = build_parser().parse_args(argv)
     from punie_runtime.chat_model import RUNS_DIR, latest_adapter
-    from punie_train.export import ExportError, export_gguf
+    from punie_runtime.gguf_export import ExportError, export_gguf
 
     adapter: Path | None = args.adapter or latest_adapter()
     if adapter is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import attrs
 
 from punie_eval.evaluate import DEFAULT_MAX_TOKENS
+from punie_runtime.llama_generate import llama_available
 from punie_train.config import ConfigError, TrainConfig
 from punie_train.config_file import cli_overrides, load_config
 
@@ -35,6 +36,7 @@ class RunOptions:
     eval_limit: int | None = None
     queries: tuple[str, ...] = ()
     eval_max_tokens: int = DEFAULT_MAX_TOKENS
+    engine: str = "auto"
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
@@ -47,6 +49,11 @@ class RunOptions:
             raise UserError(f"--eval-limit must be at least 1, got {args.eval_limit}")
         if args.eval_max_tokens is not None and args.eval_max_tokens < 1:
             raise UserError(f"--eval-max-tokens must be at least 1, got {args.eval_max_tokens}")
+        if args.engine == "llama" and not llama_available():
+            raise UserError(
+                "--engine llama needs llama-cpp-python: "
+                ".venv/bin/pip install 'llama-cpp-python>=0.3'"
+            )
         skip_train = args.skip_train or args.adapter is not None
         if skip_train and args.resume:
             raise UserError("--resume continues training; it cannot go with --skip-train/--adapter")
@@ -64,4 +71,5 @@ class RunOptions:
             eval_limit=args.eval_limit,
             queries=tuple(args.queries),
             eval_max_tokens=args.eval_max_tokens or DEFAULT_MAX_TOKENS,
+            engine=args.engine,
         )

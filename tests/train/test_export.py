@@ -22,10 +22,10 @@ from gguf import GGMLQuantizationType, GGUFReader
 
 from punie_runtime.base_model import BaseModel, embedded_gguf_path, load_model
 from punie_runtime.gguf_convert import convert_gguf, unpermute_rope
+from punie_runtime.gguf_export import FINE_TUNED_SUFFIX, export_gguf, fused_model, permute_rope
 from punie_train.checkpoint import trainable_weights, write_adapter
 from punie_train.cli import main
 from punie_train.config import TrainConfig
-from punie_train.export import FINE_TUNED_SUFFIX, export_gguf, fused_model, permute_rope
 from punie_train.export_cli import build_parser
 from punie_train.step import apply_adapters
 from tests.train.gguf_numpy import forward
@@ -188,6 +188,27 @@ def test_greedy_output_in_llama_cpp(setup: dict[str, Any], exported: dict[str, P
             break
         got.append(token)
     assert got == expected
+
+
+def test_llama_generator_answers_like_the_mlx_generator(
+    setup: dict[str, Any], exported: dict[str, Path]
+) -> None:
+    """The llama.cpp engine on the f32 export gives the mlx engine's greedy reply and stops."""
+    pytest.importorskip("llama_cpp")
+    from mlx_lm.utils import load_tokenizer
+
+    from punie_runtime.generate import Generator
+    from punie_runtime.llama_generate import LlamaGenerator
+
+    tokenizer = load_tokenizer(Path(BaseModel.embedded().resolve()))
+    messages = [{"role": "user", "content": "Which files changed in the last git commit?"}]
+    mlx_reply = Generator(setup["fused_model"], tokenizer, max_tokens=24).generate(messages)
+    llama = LlamaGenerator(exported["f32"], tokenizer, max_tokens=24)
+    first = llama.generate(messages)
+    again = llama.generate(messages)  # the cached prefix is reused, the reply is the same
+    assert first.text == mlx_reply.text and first.tokens == mlx_reply.tokens
+    assert again.text == first.text and again.reused_tokens == again.prompt_tokens - 1
+    assert first.stop == mlx_reply.stop
 
 
 # --- bad input: one `error:` line, exit 2 ----------------------------------------------------

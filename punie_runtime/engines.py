@@ -1,0 +1,138 @@
+"""Which engine answers: mlx on the float32 model, or llama.cpp on the model as a GGUF file.
+
+Both give greedy replies through the same interface (`Generator`, `LlamaGenerator`: `prefill`,
+`generate`, `reset`) and a `Generation` with the same timings. ``auto`` takes llama.cpp when
+llama-cpp-python is installed (the optional ``llama`` extra) and mlx otherwise. For llama.cpp
+a trained adapter is fused and exported as a GGUF of `gguf_type` (`gguf_export`), once per
+adapter and type (the file is kept beside the adapter); a base model runs from its own GGUF
+file. `bench/generate.py --llama` measures each engine's speed and whether its greedy tool
+calls are those of the mlx path; the default type is the fastest one that kept them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from punie_runtime.base_model import BaseModel, BaseModelError, embedded_gguf_path
+from punie_runtime.llama_generate import llama_available, llama_version
+
+if TYPE_CHECKING:
+    from punie_runtime.generate import Generation, TokenCallback
+
+ENGINES: tuple[str, ...] = ("auto", "mlx", "llama")
+"""What `--engine` accepts."""
+DEFAULT_GGUF_TYPE = "q8_0"
+"""The GGUF type llama.cpp answers from when a trained adapter is exported for it."""
+
+
+class ReplyGenerator(Protocol):
+    """What evaluation and the agent need from an engine."""
+
+    def prefill(self, messages: Sequence[Mapping[str, str]]) -> float: ...
+
+    def generate(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        max_tokens: int | None = None,
+        on_token: TokenCallback | None = None,
+    ) -> Generation: ...
+
+    def reset(self) -> None: ...
+
+
+@attrs.frozen
+class Engine:
+    """A resolved engine: ``mlx`` or ``llama`` (with the GGUF type a trained adapter gets)."""
+
+    name: str
+    gguf_type: str = DEFAULT_GGUF_TYPE
+
+    def describe(self, adapter: Path | None = None) -> str:
+        """One line for the console and the report, e.g. ``llama.cpp 0.3.36 (q8_0 GGUF)``."""
+        if self.name == "mlx":
+            return "mlx (float32)"
+        weights = f"{self.gguf_type} GGUF" if adapter is not None else "the base GGUF"
+        return f"llama.cpp {llama_version()} ({weights})"
+
+
+def choose_engine(requested: str, gguf_type: str = DEFAULT_GGUF_TYPE) -> Engine:
+    """Resolve ``auto``/``mlx``/``llama``; a ValueError with one line when it cannot be used."""
+    if requested not in ENGINES:
+        raise ValueError(f"unknown engine {requested!r}: choose one of {', '.join(ENGINES)}")
+    if requested == "llama" and not llama_available():
+        raise ValueError(
+            "--engine llama needs llama-cpp-python: .venv/bin/pip install 'llama-cpp-python>=0.3'"
+        )
+    if requested == "auto":
+        requested = "llama" if llama_available() else "mlx"
+    return Engine(requested, gguf_type)
+
+
+def base_gguf_file(model: BaseModel) -> Path:
+    """The GGUF file a base model was converted from (llama.cpp runs it as it is)."""
+    if model.kind == "embedded":
+        return embedded_gguf_path()
+    if model.kind == "gguf":
+        return Path(model.location)
+    raise BaseModelError(f"llama.cpp needs a GGUF model, not {model.describe()}: use --engine mlx")
+
+
+def adapter_gguf(adapter: Path, gguf_type: str) -> Path:
+    """The adapter fused into its base as a GGUF, exported once and kept beside the adapter.
+
+    Re-exported when the adapter's weights are newer than the file.
+    """
+    from punie_runtime.gguf_export import ADAPTER_WEIGHTS, export_gguf
+
+    path = adapter / f"fused-{gguf_type}.gguf"
+    weights = adapter / ADAPTER_WEIGHTS
+    if not path.is_file() or (weights.is_file() and weights.stat().st_mtime > path.stat().st_mtime):
+        export_gguf(path, adapter, gguf_type)
+    return path
+
+
+def open_generator(
+    engine: Engine,
+    model: BaseModel,
+    adapter: Path | None = None,
+    **options: Any,
+) -> ReplyGenerator:
+    """A greedy generator for `model` (+ `adapter`, fused) on `engine`; `options` as `Generator`'s.
+
+    Import-light: mlx and llama.cpp load only here.
+    """
+    if engine.name == "llama":
+        from mlx_lm.utils import load_tokenizer
+
+        from punie_runtime.llama_generate import LlamaGenerator
+
+        gguf = adapter_gguf(adapter, engine.gguf_type) if adapter else base_gguf_file(model)
+        tokenizer = load_tokenizer(Path(model.resolve()))
+        keep = {k: v for k, v in options.items() if k in ("max_tokens", "call_within")}
+        return LlamaGenerator(gguf, tokenizer, **keep)
+    from punie_runtime.base_model import load_model
+    from punie_runtime.generate import Generator
+
+    network, tokenizer = load_model(model, adapter)
+    if adapter is not None:
+        fuse_adapters(network)
+    return Generator(network, tokenizer, **options)
+
+
+def fuse_adapters(network: Any) -> int:
+    """Fold LoRA/DoRA adapters into their base weights (as ``mlx_lm fuse``); how many.
+
+    Greedy output is unchanged, but each adapted linear layer becomes one matmul instead of
+    three: on a CPU, where decoding pays per operation, that is ~1.2x less work per token.
+    """
+    from mlx.utils import tree_unflatten
+
+    fused = [(name, m.fuse()) for name, m in network.named_modules() if hasattr(m, "fuse")]
+    if fused:
+        network.update_modules(tree_unflatten(fused))
+    return len(fused)
