@@ -12,6 +12,7 @@ import attrs
 
 from punie_eval.first_call import NO_TOOL
 from punie_eval.scoring import KEYWORD_PASS
+from punie_runtime.reply import Reply
 
 RUNGS: tuple[str, ...] = ("parsed", "type_checked", "ran", "tools_called", "args_right")
 """The ladder, in order; ``strict`` is every rung at once."""
@@ -46,18 +47,39 @@ def expected_first(chosen: str, expected: Collection[str]) -> bool:
 
 @attrs.frozen
 class Step:
-    """One model reply of a query and, when it held a call, what running the code gave."""
+    """One model reply of a query and, when it held a call, what running the code gave.
 
-    reply: str
+    ``reply`` is the replier's value as given (a `Generation` from a model); only the fields of
+    `Reply` are saved.
+    """
+
+    reply: Reply
     code: str | None = None
     output: str = ""
     error: str | None = None
     type_errors: str | None = None
-    seconds: float = 0.0
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
-    prefill_seconds: float = 0.0
-    reused_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The saved form: one flat object, the reply's text under ``reply``, its costs after."""
+        costs = {
+            f.name: getattr(self.reply, f.name) for f in attrs.fields(Reply) if f.name != "text"
+        }
+        return {
+            "reply": self.reply.text,
+            "code": self.code,
+            "output": self.output,
+            "error": self.error,
+            "type_errors": self.type_errors,
+            **costs,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
+        """Rebuild a step from ``to_dict()`` output (a missing cost is 0, as in old reports)."""
+        run = {
+            f.name: data[f.name] for f in attrs.fields(cls) if f.name != "reply" and f.name in data
+        }
+        return cls(structure(Reply, {**data, "text": data["reply"]}), **run)
 
 
 @attrs.frozen
@@ -113,17 +135,17 @@ class QueryResult:
     @property
     def latency_s(self) -> float:
         """Seconds spent generating the model's replies for this query."""
-        return sum(s.seconds for s in self.steps)
+        return sum(s.reply.seconds for s in self.steps)
 
     @property
     def generated_tokens(self) -> int:
         """Tokens the model generated over all steps."""
-        return sum(s.generated_tokens for s in self.steps)
+        return sum(s.reply.generated_tokens for s in self.steps)
 
     @property
     def decode_seconds(self) -> float:
         """Seconds spent decoding (generation time less the prompt's prefill)."""
-        return sum(s.seconds - s.prefill_seconds for s in self.steps)
+        return sum(s.reply.decode_seconds for s in self.steps)
 
     @property
     def keyword_pass(self) -> bool:
@@ -177,7 +199,7 @@ class Score:
             return sum(float(v) for v in values) / n if n else 0.0
 
         latencies = [r.latency_s for r in results]
-        reply_tokens = [float(s.generated_tokens) for r in results for s in r.steps]
+        reply_tokens = [float(s.reply.generated_tokens) for r in results for s in r.steps]
         seconds = sum(latencies)
         decoding = sum(r.decode_seconds for r in results)
         return cls(
@@ -257,6 +279,7 @@ class EvalResult:
             raw["keyword_pass"] = result.keyword_pass
             raw["first_tool"] = result.first_tool
             raw["first_tool_right"] = result.first_tool_right
+            raw["steps"] = [step.to_dict() for step in result.steps]
         return data
 
     @classmethod
@@ -269,7 +292,10 @@ T = TypeVar("T")
 
 
 def structure(cls: type[T], data: Any) -> T:
-    """Build an attrs instance from plain data, recursing through attrs and tuple fields."""
+    """Build an attrs instance from plain data, recursing through attrs and tuple fields.
+
+    A nested attrs class with its own ``from_dict`` (`Step`, `EvalResult`) builds itself.
+    """
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for field in attrs.fields(cls):
@@ -289,5 +315,6 @@ def _value(hint: Any, value: Any) -> Any:
         item = typing.get_args(hint)[0]
         return tuple(_value(item, v) for v in value)
     if isinstance(hint, type) and attrs.has(hint):
-        return structure(hint, value)
+        from_dict = getattr(hint, "from_dict", None)
+        return from_dict(value) if from_dict is not None else structure(hint, value)
     return value

@@ -21,7 +21,8 @@ import attrs
 from punie_eval.eval_results import EvalResult, Ladder, QueryResult, Step
 from punie_eval.scoring import expected_call_met, keyword_score
 from punie_runtime.base_model import BaseModel
-from punie_tools import EvalQuery, Registry, RunLimits, RunResult, Sandbox, ToolSpec, Workspace
+from punie_runtime.reply import Reply
+from punie_tools import EvalQuery, Registry, RunLimits, Sandbox, ToolSpec, Workspace
 from punie_tools.callsite import CallSite, called_tools, extract_calls
 from punie_tools.codemode import format_tool_response, parse_tool_call
 from punie_tools.prompt import prompt_hash, system_prompt
@@ -31,18 +32,6 @@ if TYPE_CHECKING:
     from punie_runtime.generate import Generator
 
 Message = Mapping[str, str]
-
-
-@attrs.frozen
-class Reply:
-    """What the model said to one conversation, and what it cost."""
-
-    text: str
-    prompt_tokens: int = 0
-    generated_tokens: int = 0
-    seconds: float = 0.0
-    prefill_seconds: float = 0.0
-    reused_tokens: int = 0
 
 
 Replier = Callable[[Sequence[Message]], Reply]
@@ -181,14 +170,16 @@ def _converse(
         call = parse_tool_call(reply.text)
         code = call.code if call is not None and call.function == "execute_code" else None
         if code is None:
-            steps.append(_step(reply))
+            steps.append(Step(reply))
             break
         run = checked.run(code)
         if run.type_errors is not None:
             # The checker rejected the code before running it: run it anyway, to judge the
             # "ran" rung on its own (the stubs may be stricter than the tools).
             run = attrs.evolve(plain.run(code), type_errors=run.type_errors)
-        steps.append(_step(reply, code, run))
+        steps.append(
+            Step(reply, code, output=run.output, error=run.error, type_errors=run.type_errors)
+        )
         sites += extract_calls(code, ctx.specs) or []
         if all(expected_call_met(e, sites, ctx.specs) for e in query.expected):
             break
@@ -197,21 +188,6 @@ def _converse(
             {"role": "user", "content": format_tool_response(run.reply)},
         ]
     return steps
-
-
-def _step(reply: Reply, code: str | None = None, run: RunResult | None = None) -> Step:
-    return Step(
-        reply=reply.text,
-        code=code,
-        output=run.output if run else "",
-        error=run.error if run else None,
-        type_errors=run.type_errors if run else None,
-        seconds=reply.seconds,
-        prompt_tokens=reply.prompt_tokens,
-        generated_tokens=reply.generated_tokens,
-        prefill_seconds=reply.prefill_seconds,
-        reused_tokens=reply.reused_tokens,
-    )
 
 
 def score_query(
@@ -240,7 +216,7 @@ def score_query(
         multi_step=query.multi_step,
         steps=tuple(steps),
         ladder=ladder,
-        keyword_score=keyword_score([s.reply for s in steps], keywords, multi_tool=multi_tool),
+        keyword_score=keyword_score([s.reply.text for s in steps], keywords, multi_tool=multi_tool),
         called=called_tools(sites),
         expected=tuple(e.tool for e in query.expected),
         error=error,
@@ -248,20 +224,11 @@ def score_query(
 
 
 def generator_replier(generator: Generator) -> Replier:
-    """A replier backed by ``punie_runtime.generate.Generator`` (greedy, KV cache reused)."""
+    """A replier backed by ``punie_runtime.generate.Generator`` (greedy, KV cache reused).
 
-    def reply(messages: Sequence[Message]) -> Reply:
-        out = generator.generate(messages)
-        return Reply(
-            text=out.text,
-            prompt_tokens=out.prompt_tokens,
-            generated_tokens=out.generated_tokens,
-            seconds=out.seconds,
-            prefill_seconds=out.prefill_seconds,
-            reused_tokens=out.reused_tokens,
-        )
-
-    return reply
+    Its `Generation` is a `Reply`: each step keeps it as it came.
+    """
+    return generator.generate
 
 
 def evaluate_model(

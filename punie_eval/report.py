@@ -145,7 +145,7 @@ def _failures(result: EvalResult) -> list[str]:
         if q.error:
             lines.append(f"- harness: {q.error}")
         for i, step in enumerate(q.steps, start=1):
-            reply = step.reply.strip()
+            reply = step.reply.text.strip()
             if len(reply) > FAILURE_REPLY_CHARS:
                 reply = reply[:FAILURE_REPLY_CHARS] + " …"
             problem = step.type_errors or step.error

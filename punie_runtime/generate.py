@@ -21,6 +21,8 @@ import attrs
 import mlx.core as mx
 from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
 
+from punie_runtime.reply import Reply
+
 if TYPE_CHECKING:
     import mlx.nn as nn
     from mlx_lm.tokenizer_utils import TokenizerWrapper
@@ -35,32 +37,15 @@ END_TOKENS = ("<|im_end|>", "<|endoftext|>")
 
 
 @attrs.frozen
-class Generation:
-    """One greedy reply and what it cost."""
+class Generation(Reply):
+    """One greedy reply and what it cost, with its tokens and why generation stopped.
 
-    text: str
-    tokens: tuple[int, ...]
-    prompt_tokens: int
-    reused_tokens: int
-    stop: StopReason
-    prefill_seconds: float
-    decode_seconds: float
-    forward_passes: int
+    A `Reply` itself: evaluation keeps it as its steps' reply, nothing copied.
+    """
 
-    @property
-    def generated_tokens(self) -> int:
-        """How many tokens the reply took (a stop token included)."""
-        return len(self.tokens)
-
-    @property
-    def seconds(self) -> float:
-        """Prefill plus decode time."""
-        return self.prefill_seconds + self.decode_seconds
-
-    @property
-    def tokens_per_second(self) -> float:
-        """Decode speed."""
-        return self.generated_tokens / self.decode_seconds if self.decode_seconds else 0.0
+    tokens: tuple[int, ...] = attrs.field(kw_only=True)
+    stop: StopReason = attrs.field(kw_only=True)
+    forward_passes: int = attrs.field(kw_only=True)
 
 
 def _item(token: mx.array) -> int:
@@ -261,7 +246,17 @@ class Generator:
         reply = text.finish()
         mx.eval([c.state for c in self._cache])
         decode = time.perf_counter() - start
-        return Generation(reply, tuple(tokens), len(prompt), reused, stop, prefill, decode, passes)
+        return Generation(
+            reply,
+            seconds=prefill + decode,
+            prompt_tokens=len(prompt),
+            generated_tokens=len(tokens),  # a stop token included
+            prefill_seconds=prefill,
+            reused_tokens=reused,
+            tokens=tuple(tokens),
+            stop=stop,
+            forward_passes=passes,
+        )
 
     def _prepare_cache(self, prompt: Sequence[int]) -> int:
         """Trim the cache to the longest prefix shared with `prompt`; how many tokens it keeps."""

@@ -15,15 +15,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from punie_eval.eval_results import RUNGS, EvalResult, percentile
+from punie_eval.eval_results import RUNGS, EvalResult, Step, percentile
 from punie_eval.evaluate import (
     EvalSelectionError,
     Message,
-    Reply,
     evaluate,
     query_problems,
     select_queries,
 )
+from punie_runtime.generate import Generation
+from punie_runtime.reply import Reply
 from punie_tools import EvalQuery, ExpectedCall, Registry
 from punie_tools.codemode import format_tool_call, parse_tool_response
 from tests.train.toy_plugin import write_toy_plugin
@@ -187,6 +188,67 @@ def test_eval_result_round_trips_through_json(registry):
     data = json.loads(json.dumps(result.to_dict()))
     assert data["queries"][0]["ladder"]["strict"] is True
     assert EvalResult.from_dict(data) == result
+
+
+OLD_STEP_KEYS = [
+    "reply",
+    "code",
+    "output",
+    "error",
+    "type_errors",
+    "seconds",
+    "prompt_tokens",
+    "generated_tokens",
+    "prefill_seconds",
+    "reused_tokens",
+]
+"""A saved step's keys, in order, as reports and cached evaluations have always held them."""
+
+
+def test_a_models_generation_is_kept_as_the_steps_reply(registry):
+    """The replier's `Generation` is the step's reply itself; only `Reply` fields are saved."""
+    generation = Generation(
+        format_tool_call('r = read_text("notes.txt")\nprint(r.text)'),
+        seconds=0.75,
+        prompt_tokens=40,
+        generated_tokens=3,
+        prefill_seconds=0.25,
+        reused_tokens=30,
+        tokens=(1, 2, 3),
+        stop="stop_string",
+        forward_passes=2,
+    )
+    queries = [q for q in registry.eval_queries() if q.id == "toy-read-1"]
+    result = evaluate(registry, lambda _: generation, label="g", queries=queries)
+    only = result.queries[0]
+    assert only.steps[0].reply is generation
+    assert (only.latency_s, only.generated_tokens, only.decode_seconds) == (0.75, 3, 0.5)
+    saved = result.to_dict()["queries"][0]["steps"][0]
+    assert list(saved) == OLD_STEP_KEYS
+    assert saved["reply"] == generation.text
+    assert (saved["seconds"], saved["prefill_seconds"], saved["reused_tokens"]) == (0.75, 0.25, 30)
+    again = EvalResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again.queries[0].steps[0] == Step(
+        Reply(
+            generation.text,
+            seconds=0.75,
+            prompt_tokens=40,
+            generated_tokens=3,
+            prefill_seconds=0.25,
+            reused_tokens=30,
+        ),
+        'r = read_text("notes.txt")\nprint(r.text)',
+        output="hello world\n\n",
+    )
+    assert again.overall == result.overall
+
+
+def test_a_step_saved_before_the_costs_were_measured_still_loads():
+    """An old step without prefill or reuse counts loads with zeros and saves the same keys."""
+    old = {"reply": "hi", "code": None, "output": "", "error": None, "type_errors": None}
+    step = Step.from_dict({**old, "seconds": 1.5, "generated_tokens": 7})
+    assert step == Step(Reply("hi", seconds=1.5, generated_tokens=7))
+    assert list(step.to_dict()) == OLD_STEP_KEYS
 
 
 def test_select_queries_by_pattern_and_round_robin_limit(registry):

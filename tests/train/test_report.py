@@ -23,6 +23,7 @@ from punie_eval.report import (
     write_report,
 )
 from punie_eval.report_data import confusion_counts
+from punie_runtime.reply import Reply
 
 ALL = Ladder(True, True, True, True, True)
 NONE = Ladder()
@@ -42,7 +43,7 @@ def query(
         category=category,
         query=f"question {qid}",
         multi_step=False,
-        steps=(Step(reply=reply, seconds=seconds, generated_tokens=10),),
+        steps=(Step(Reply(reply, seconds=seconds, generated_tokens=10)),),
         ladder=ladder,
         keyword_score=1.0 if ladder.strict else 0.5,
         called=called,
