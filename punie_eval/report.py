@@ -1,7 +1,7 @@
 """The run report: report.json, report.md, report.png, confusion.png and the console's table.
 
-The report's data model is in ``report_data.py`` (re-exported here); the pictures are drawn by
-``plot.py``, imported only when a report is written.
+The report's data model is in ``report_data.py`` and ``train_summary.py`` (re-exported here);
+the pictures are drawn by ``plot.py``, imported only when a report is written.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from punie_eval.report_data import (
     FirstToolRow,
     LossPoint,
     RunReport,
-    TrainingInfo,
     category_rows,
     confusion_eval,
     first_tool_rows,
@@ -28,6 +27,7 @@ from punie_eval.report_data import (
     score_value,
     summarize_manifest,
 )
+from punie_eval.train_summary import TrainSummary
 from punie_tools import atomic
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
     "LossPoint",
     "ReportFiles",
     "RunReport",
-    "TrainingInfo",
+    "TrainSummary",
     "category_rows",
     "console_table",
     "first_tool_rows",
@@ -188,12 +188,13 @@ def render_markdown(report: RunReport) -> str:
         speed = f", {gflops:.1f} GFLOP/s" if isinstance(gflops, int | float) else ""
         lines.append(f"- BLAS: {report.blas.get('note', '?')}{speed}")
     if t := report.training:
+        speed = t.trained_tokens_per_s
         lines += [
-            f"- training: {t.iterations} iterations in {t.wall_seconds / 60:.1f} min"
+            f"- training: {t.iterations} iterations in {t.wall_time_s / 60:.1f} min"
             + (f" (resumed at {t.resumed_from})" if t.resumed_from else "")
-            + (f", {t.tokens_per_s:.1f} trained tokens/s" if t.tokens_per_s else ""),
+            + (f", {speed:.1f} trained tokens/s" if speed else ""),
             f"- best iteration: {t.best_iteration} (val loss {_loss(t.best_val_loss)}); "
-            f"adapter `{t.adapter}`",
+            f"adapter `{t.best_adapter_path}`",
             f"- final losses: train {_loss(t.final_train_loss)}, val {_loss(t.final_val_loss)}",
         ]
     lines.append("")

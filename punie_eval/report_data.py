@@ -16,6 +16,7 @@ import attrs
 from punie_eval.baseline import BaselineResult
 from punie_eval.eval_results import EvalResult, Score, structure
 from punie_eval.first_call import NO_TOOL
+from punie_eval.train_summary import TrainSummary
 
 
 @attrs.frozen
@@ -28,21 +29,6 @@ class LossPoint:
 
 
 @attrs.frozen
-class TrainingInfo:
-    """What training did: time, iterations, the best checkpoint and the final losses."""
-
-    wall_seconds: float
-    iterations: int
-    best_iteration: int | None = None
-    best_val_loss: float | None = None
-    final_train_loss: float | None = None
-    final_val_loss: float | None = None
-    adapter: str | None = None
-    resumed_from: int | None = None
-    tokens_per_s: float | None = None
-
-
-@attrs.frozen
 class RunReport:
     """Everything a run learned, in one value that becomes report.json/md/png."""
 
@@ -52,7 +38,7 @@ class RunReport:
     config: Mapping[str, Any] = attrs.field(factory=dict)
     data: Mapping[str, Any] = attrs.field(factory=dict)
     blas: Mapping[str, Any] = attrs.field(factory=dict)
-    training: TrainingInfo | None = None
+    training: TrainSummary | None = None
     losses: tuple[LossPoint, ...] = ()
     base: EvalResult | None = None
     trained: EvalResult | None = None
@@ -67,6 +53,7 @@ class RunReport:
         data = attrs.asdict(
             self, recurse=True, filter=lambda a, _: a.name not in ("base", "trained", "baseline")
         )
+        data["training"] = self.training.to_dict() if self.training else None  # in its place
         data["base"] = self.base.to_dict() if self.base else None
         data["trained"] = self.trained.to_dict() if self.trained else None
         data["baseline"] = self.baseline.to_dict() if self.baseline else None
@@ -75,8 +62,13 @@ class RunReport:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunReport:
-        """Rebuild a report from ``to_dict()`` output."""
-        return structure(cls, data)
+        """Rebuild a report from ``to_dict()`` output (older reports' too)."""
+        training = data.get("training")
+        report = structure(cls, {**data, "training": None})
+        if training is None:
+            return report
+        summary = TrainSummary.from_dict(training, run_dir=Path(report.run_dir))
+        return attrs.evolve(report, training=summary)
 
 
 _ITERATION_KEYS = ("iteration", "iter", "step")

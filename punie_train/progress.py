@@ -27,9 +27,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from punie_eval.train_summary import LOG_NAME
 from punie_tools import atomic
 
-LOG_NAME = "train_log.jsonl"
+__all__ = ["LOG_NAME", "EventLog", "TrainProgress"]
 
 
 class EventLog:

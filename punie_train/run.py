@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from punie_eval.baseline import baseline_for_run
 from punie_eval.report import write_report
-from punie_eval.report_data import (
-    RunReport,
-    TrainingInfo,
-    read_loss_log,
-)
+from punie_eval.report_data import RunReport, read_loss_log
+from punie_eval.train_summary import BEST_SUFFIX, LOG_NAME, TrainSummary
 from punie_runtime.base_model import BaseModel, BaseModelError
 from punie_runtime.blas import BlasState
 from punie_tools import Registry, RegistryError
@@ -27,11 +23,6 @@ from punie_train.run_data import DATA_FILES, ensure_data, read_manifest
 from punie_train.run_eval import base_evaluation, evaluate_with_progress, pick_queries
 from punie_train.run_options import RunOptions, UserError
 from punie_train.runlock import RunDirBusy, RunLock
-
-if TYPE_CHECKING:
-    from punie_train.train_outcome import TrainSummary
-
-LOG_NAME = "train_log.jsonl"  # punie_train.progress.LOG_NAME, without importing mlx early
 
 
 def run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | None:
@@ -99,17 +90,16 @@ def _run(options: RunOptions, blas: BlasState, console: Console) -> RunReport | 
     model = parse_model(options.config.model)
     queries = [] if options.skip_eval else pick_queries(registry, options, console)
     config = options.config
-    training: TrainingInfo | None = None
+    training: TrainSummary | None = None
     if options.skip_train:
         adapter = existing_adapter(options)
     else:
         data = ensure_data(Path(config.data), config, registry, console)
-        summary = train_model(options, model, data, console, registry)
-        adapter = summary.best_adapter_path
-        training = training_info(summary)
+        training = train_model(options, model, data, console, registry)
+        adapter = training.best_adapter_path
         console.print(
-            f"trained {summary.iterations} iterations in {summary.wall_time_s / 60:.1f} min; "
-            f"best iteration {summary.best_iteration} (val loss {summary.best_val_loss}); "
+            f"trained {training.iterations} iterations in {training.wall_time_s / 60:.1f} min; "
+            f"best iteration {training.best_iteration} (val loss {training.best_val_loss}); "
             f"evaluating {adapter}"
         )
     if options.skip_eval:
@@ -228,21 +218,6 @@ def train_model(
         raise UserError(str(error)) from None
 
 
-def training_info(summary: TrainSummary) -> TrainingInfo:
-    """The report's view of a training summary."""
-    return TrainingInfo(
-        wall_seconds=summary.wall_time_s,
-        iterations=summary.iterations,
-        best_iteration=summary.best_iteration,
-        best_val_loss=summary.best_val_loss,
-        final_train_loss=summary.final_train_loss,
-        final_val_loss=summary.final_val_loss,
-        adapter=str(summary.best_adapter_path),
-        resumed_from=summary.resumed_from,
-        tokens_per_s=summary.trained_tokens_per_s,
-    )
-
-
 def existing_adapter(options: RunOptions) -> Path:
     """``--adapter``, else the run dir's best adapter (the trainer writes it as ``<name>-best``)."""
     if options.adapter is not None:
@@ -250,7 +225,7 @@ def existing_adapter(options: RunOptions) -> Path:
     else:
         final = Path(options.config.adapter_path).expanduser()
         final = final if final.is_absolute() else options.run_dir / final
-        adapter = final.with_name(final.name + "-best")
+        adapter = final.with_name(final.name + BEST_SUFFIX)
     if not (adapter / "adapter_config.json").is_file():
         raise UserError(
             f"no adapter at {adapter} (no adapter_config.json): train first, or pass "

@@ -13,8 +13,8 @@ Public API (for `python -m punie_train`):
 - `run_dir` receives `train_config.yaml`, `train_log.jsonl` (every report, see
   `punie_train.progress`), `checkpoints/iter-NNNNNNN/` every `save_every` iterations and on
   Ctrl-C, the final adapter in `config.adapter_path` (relative paths are inside `run_dir`) and
-  the adapter with the best validation loss next to it with a `-best` suffix. Both are mlx-lm
-  adapter directories.
+  the adapter with the best validation loss next to it with a `-best` suffix (`BEST_SUFFIX`).
+  Both are mlx-lm adapter directories.
 - `resume=True` continues from the newest checkpoint: same iteration, learning rate, Adam
   state and next batch, so the result equals an uninterrupted run. Without `resume`, a run dir
   that already holds checkpoints is an error rather than silently overwritten.
@@ -48,6 +48,7 @@ import numpy as np
 from mlx.utils import tree_flatten, tree_unflatten
 from rich.console import Console
 
+from punie_eval.train_summary import BEST_SUFFIX, TrainSummary
 from punie_tools import atomic
 from punie_train.checkpoint import (
     Best,
@@ -73,7 +74,7 @@ from punie_train.step import (
     train_event,
     validation_loss,
 )
-from punie_train.train_outcome import TrainingInterrupted, TrainSummary
+from punie_train.train_outcome import TrainingInterrupted
 
 __all__ = [
     "TrainError",
@@ -121,7 +122,7 @@ def _config_changes(saved: Mapping[str, Any], config: TrainConfig) -> list[str]:
 def _output_dirs(config: TrainConfig, run_dir: Path) -> tuple[Path, Path]:
     final = Path(config.adapter_path).expanduser()
     final = final if final.is_absolute() else run_dir / final
-    return final, final.with_name(final.name + "-best")
+    return final, final.with_name(final.name + BEST_SUFFIX)
 
 
 def train(
@@ -346,20 +347,20 @@ def train(
         loop.final_train_loss = loop.final_train_loss or (trains[-1] if trains else None)
         loop.final_val_loss = loop.final_val_loss or (vals[-1] if vals else None)
     return TrainSummary(
+        wall_time_s=time.perf_counter() - started,
         iterations=loop.iteration,
-        updates=loop.update,
         best_iteration=loop.best.iteration if loop.best else None,
         best_val_loss=loop.best.val_loss if loop.best else None,
-        best_probe_accuracy=loop.best.probe_accuracy if loop.best else None,
         final_train_loss=loop.final_train_loss,
         final_val_loss=loop.final_val_loss,
-        adapter_path=final_dir,
         best_adapter_path=best_dir,
-        log_path=log.path,
-        wall_time_s=time.perf_counter() - started,
-        tokens_per_s=loop.total_tokens / max(loop.total_time, 1e-9),
-        trained_tokens_per_s=loop.total_trained / max(loop.total_time, 1e-9),
         resumed_from=resumed_from,
+        trained_tokens_per_s=loop.total_trained / max(loop.total_time, 1e-9),
+        adapter_path=final_dir,
+        log_path=log.path,
+        updates=loop.update,
+        best_probe_accuracy=loop.best.probe_accuracy if loop.best else None,
+        tokens_per_s=loop.total_tokens / max(loop.total_time, 1e-9),
         fast_paths=fast.note,
         ranks=ranks.size,
         comm_time_s=loop.total_comm,

@@ -15,7 +15,7 @@ from punie_eval.first_call import NO_TOOL
 from punie_eval.report import (
     LossPoint,
     RunReport,
-    TrainingInfo,
+    TrainSummary,
     console_table,
     read_loss_log,
     render_markdown,
@@ -88,13 +88,31 @@ def fixture_report() -> RunReport:
         config={"iters": 4, "learning_rate": 1e-4},
         data={"train": 10, "valid": 2},
         blas={"note": "OpenBLAS (pthread)", "gflops": 40.0},
-        training=TrainingInfo(wall_seconds=60.0, iterations=4, best_iteration=2, best_val_loss=1.5),
+        training=SUMMARY,
         losses=(LossPoint(1, 2.5), LossPoint(2, 2.0, 1.5), LossPoint(4, 1.8, 1.7)),
         base=base,
         trained=trained,
         baseline=BASELINE,
     )
 
+
+SUMMARY = TrainSummary(
+    wall_time_s=60.0,
+    iterations=4,
+    best_iteration=2,
+    best_val_loss=1.5,
+    final_train_loss=1.8,
+    final_val_loss=1.7,
+    best_adapter_path=Path("runs/x/adapters-best"),
+    resumed_from=None,
+    trained_tokens_per_s=25.0,
+    adapter_path=Path("runs/x/adapters"),
+    log_path=Path("runs/x/train_log.jsonl"),
+    updates=2,
+    best_probe_accuracy=0.5,
+    tokens_per_s=40.0,
+    fast_paths="fused attention",
+)
 
 BASELINE = BaselineResult(
     train_examples=50,
@@ -113,6 +131,62 @@ def test_report_round_trips_through_json(report):
     """report.json rebuilds the same report."""
     data = json.loads(json.dumps(report.to_dict()))
     assert RunReport.from_dict(data) == report
+
+
+def test_report_json_keeps_the_training_keys(report):
+    """report.json's training block keeps its keys first, in order, with their old meanings."""
+    training = json.loads(json.dumps(report.to_dict()))["training"]
+    assert list(training)[:9] == [
+        "wall_seconds",
+        "iterations",
+        "best_iteration",
+        "best_val_loss",
+        "final_train_loss",
+        "final_val_loss",
+        "adapter",
+        "resumed_from",
+        "tokens_per_s",
+    ]
+    assert training["adapter"] == "runs/x/adapters-best"
+    assert (training["tokens_per_s"], training["all_tokens_per_s"]) == (25.0, 40.0)
+
+
+def test_a_report_written_before_the_whole_summary_loads(report):
+    """An older report.json (nine training keys) loads; the paths come back as the trainer's."""
+    data = json.loads(json.dumps(report.to_dict()))
+    data["training"] = {
+        "wall_seconds": 4979.7,
+        "iterations": 800,
+        "best_iteration": 800,
+        "best_val_loss": 0.389,
+        "final_train_loss": 0.395,
+        "final_val_loss": 0.389,
+        "adapter": "runs/phase33/adapters-best",
+        "resumed_from": None,
+        "tokens_per_s": 29.0,
+    }
+    training = RunReport.from_dict(data).training
+    assert training == TrainSummary(
+        wall_time_s=4979.7,
+        iterations=800,
+        best_iteration=800,
+        best_val_loss=0.389,
+        final_train_loss=0.395,
+        final_val_loss=0.389,
+        best_adapter_path=Path("runs/phase33/adapters-best"),
+        resumed_from=None,
+        trained_tokens_per_s=29.0,
+        adapter_path=Path("runs/phase33/adapters"),
+        log_path=Path("runs/x/train_log.jsonl"),
+    )
+
+
+def test_markdown_has_the_training_lines(report):
+    """report.md states the iterations, time, trained-token speed, best adapter and losses."""
+    text = render_markdown(report)
+    assert "- training: 4 iterations in 1.0 min, 25.0 trained tokens/s" in text
+    assert "- best iteration: 2 (val loss 1.500); adapter `runs/x/adapters-best`" in text
+    assert "- final losses: train 1.800, val 1.700" in text
 
 
 def test_markdown_has_the_comparison_table(report):
