@@ -185,13 +185,14 @@ class LlamaGenerator:
         first_at = end if first_at is None else first_at
         return Generation(
             reply,
-            tuple(tokens),
-            len(prompt),
-            reused,
-            stop,
-            first_at - start,
-            end - first_at,
-            len(tokens),
+            seconds=end - start,
+            prompt_tokens=len(prompt),
+            generated_tokens=len(tokens),  # a stop token included
+            prefill_seconds=first_at - start,
+            reused_tokens=reused,
+            tokens=tuple(tokens),
+            stop=stop,
+            forward_passes=len(tokens),
         )
 
     def _accept(self, token: int, tokens: list[int], text: _Text, budget: int) -> StopReason | None:
