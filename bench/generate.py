@@ -219,7 +219,7 @@ def tool_calls(text: str, tool_names: Sequence[str]) -> tuple[Any, ...] | None:
     call = parse_tool_call(text)
     code = call.code if call is not None and call.function == "execute_code" else None
     sites = extract_calls(code, tool_names) if code else None
-    return tuple((s.name, repr(s.args), repr(sorted(s.kwargs.items()))) for s in sites or ())
+    return tuple((s.tool, repr(s.args), repr(sorted(s.kwargs))) for s in sites or ())
 
 
 def engines(
@@ -238,9 +238,9 @@ def engines(
     import tempfile
 
     from punie_eval.evaluate import CALL_WITHIN_TOKENS
-    from punie_runtime.engines import fuse_adapters
+    from punie_runtime.engines import fuse_adapters, llama_available, llama_version
     from punie_runtime.gguf_export import export_gguf
-    from punie_runtime.llama_generate import LlamaGenerator, llama_available, llama_version
+    from punie_runtime.llama_generate import LlamaGenerator
     from punie_tools import Registry
 
     if not llama_available():
@@ -258,14 +258,17 @@ def engines(
     ]
     model, tokenizer = load_model(BaseModel.parse(model_spec), adapter)
     fuse_adapters(model)
-    options = {"max_tokens": max_tokens, "call_within": CALL_WITHIN_TOKENS}
-    generators: list[tuple[str, Any]] = [("mlx float32", Generator(model, tokenizer, **options))]
+    mlx = Generator(model, tokenizer, max_tokens=max_tokens, call_within=CALL_WITHIN_TOKENS)
+    generators: list[tuple[str, Any]] = [("mlx float32", mlx)]
     with tempfile.TemporaryDirectory(prefix="punie-engines-") as tmp:
         for out_type in types:
             path = Path(tmp) / f"model-{out_type}.gguf"
             export_gguf(path, Path(adapter), out_type)
             label = f"llama.cpp {out_type} ({path.stat().st_size / 1e6:.0f} MB)"
-            generators.append((label, LlamaGenerator(path, tokenizer, **options)))
+            llama = LlamaGenerator(
+                path, tokenizer, max_tokens=max_tokens, call_within=CALL_WITHIN_TOKENS
+            )
+            generators.append((label, llama))
         for _, generator in generators:
             generator.prefill(chats[0][:1])
         outs: list[list[Generation]] = [[] for _ in generators]
@@ -277,15 +280,15 @@ def engines(
         f"\nengines on {len(chats)} eval queries (first reply, greedy, max {max_tokens} tokens;"
         f" llama-cpp-python {llama_version()}):"
     )
-    mlx = runs[0]
-    reference = [tool_calls(g.text, names) for g in mlx.generations]
+    first = runs[0]
+    reference = [tool_calls(g.text, names) for g in first.generations]
     for run in runs:
-        pairs = list(zip(run.generations, mlx.generations, reference, strict=True))
+        pairs = list(zip(run.generations, first.generations, reference, strict=True))
         same_calls = sum(tool_calls(g.text, names) == ref for g, _, ref in pairs)
         same_text = sum(g.text == m.text for g, m, _ in pairs)
         print(
-            f"  {run.label:28} {run.latency:6.2f} s/query ({mlx.latency / run.latency:4.2f}x)"
-            f"  decode {run.decode_rate:5.1f} tok/s ({run.decode_rate / mlx.decode_rate:4.2f}x)"
+            f"  {run.label:28} {run.latency:6.2f} s/query ({first.latency / run.latency:4.2f}x)"
+            f"  decode {run.decode_rate:5.1f} tok/s ({run.decode_rate / first.decode_rate:4.2f}x)"
             f"  same tool calls {same_calls}/{len(chats)}, same text {same_text}/{len(chats)}"
         )
 

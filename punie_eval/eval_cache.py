@@ -82,9 +82,16 @@ def _version(package: str) -> str:
 
 
 def base_eval_key(
-    model: BaseModel, registry: Registry, queries: Sequence[EvalQuery], max_tokens: int
+    model: BaseModel,
+    registry: Registry,
+    queries: Sequence[EvalQuery],
+    max_tokens: int,
+    engine: str = "mlx (float32)",
 ) -> str:
-    """The cache key of evaluating `model` (no adapter) on `queries` (see the module docstring)."""
+    """The cache key of evaluating `model` (no adapter) on `queries` (see the module docstring).
+
+    `engine` is the engine's description (`Engine.describe`: name, version, weights).
+    """
     digest = hashlib.sha256()
     location = model.resolve()
     digest.update(f"model {model.kind} {location}\n".encode())
@@ -97,7 +104,7 @@ def base_eval_key(
     for name in sorted({q.fixture for q in queries}):
         _fixture_digest(registry, name, digest)
     digest.update(
-        f"max_tokens {max_tokens} scorer {SCORER_VERSION} "
+        f"max_tokens {max_tokens} scorer {SCORER_VERSION} engine {engine} "
         f"mlx {_version('mlx')} mlx-lm {_version('mlx-lm')}\n".encode()
     )
     return digest.hexdigest()

@@ -233,6 +233,8 @@ class EvalResult:
     seconds: float = 0.0
     max_tokens: int = 0
     system_prefill_s: float = 0.0
+    engine: str = "mlx (float32)"
+    """What answered (`punie_runtime.engines.Engine.describe`); reports before engines: mlx."""
 
     @classmethod
     def build(

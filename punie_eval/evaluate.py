@@ -14,22 +14,19 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from punie_eval.eval_results import EvalResult, Ladder, QueryResult, Step
 from punie_eval.scoring import expected_call_met, keyword_score
 from punie_runtime.base_model import BaseModel
+from punie_runtime.engines import Engine
 from punie_runtime.reply import Reply
 from punie_tools import EvalQuery, Registry, RunLimits, Sandbox, ToolSpec, Workspace
 from punie_tools.callsite import CallSite, called_tools, extract_calls
 from punie_tools.codemode import format_tool_response, parse_tool_call
 from punie_tools.prompt import prompt_hash, system_prompt
 from punie_tools.stubs import stubs
-
-if TYPE_CHECKING:
-    from punie_runtime.generate import Generator
 
 Message = Mapping[str, str]
 
@@ -223,14 +220,6 @@ def score_query(
     )
 
 
-def generator_replier(generator: Generator) -> Replier:
-    """A replier backed by ``punie_runtime.generate.Generator`` (greedy, KV cache reused).
-
-    Its `Generation` is a `Reply`: each step keeps it as it came.
-    """
-    return generator.generate
-
-
 def evaluate_model(
     registry: Registry,
     model: BaseModel,
@@ -241,22 +230,26 @@ def evaluate_model(
     max_tokens: int = DEFAULT_MAX_TOKENS,
     max_steps: int = MAX_STEPS,
     on_result: Callable[[QueryResult], None] | None = None,
+    engine: Engine | None = None,
 ) -> EvalResult:
-    """Load a base model (with LoRA adapters fused in, when given) and evaluate it."""
-    from punie_runtime.base_model import load_model  # imports mlx: after ensure_fast_blas()
-    from punie_runtime.generate import Generator
+    """Load a base model (with LoRA adapters fused in, when given) and evaluate it.
 
-    network, tokenizer = load_model(model, adapter)
-    if adapter is not None:
-        fuse_adapters(network)
-    generator = Generator(network, tokenizer, max_tokens=max_tokens, call_within=CALL_WITHIN_TOKENS)
+    `engine` answers (`punie_runtime.engines`; default mlx): llama.cpp runs the adapter fused
+    into a GGUF, or the base model's own GGUF.
+    """
+    from punie_runtime.engines import open_generator  # imports mlx: after ensure_fast_blas()
+
+    engine = engine or Engine("mlx")
+    generator = open_generator(
+        engine, model, adapter, max_tokens=max_tokens, call_within=CALL_WITHIN_TOKENS
+    )
     # An agent prefills its system prompt once at start; so does the eval, timed apart, so
     # that the first query's latency is not the prompt's.
     system = {"role": "system", "content": system_prompt(registry.tools())}
     prefill_s = generator.prefill([system])
     result = evaluate(
         registry,
-        generator_replier(generator),
+        generator.generate,
         label=label,
         model=model.describe(),
         adapter=str(adapter) if adapter is not None else None,
@@ -265,21 +258,7 @@ def evaluate_model(
         max_tokens=max_tokens,
         on_result=on_result,
     )
-    return attrs.evolve(result, system_prefill_s=prefill_s)
-
-
-def fuse_adapters(network: Any) -> int:
-    """Fold LoRA/DoRA adapters into their base weights (as ``mlx_lm fuse``); how many.
-
-    Greedy output is unchanged, but each adapted linear layer becomes one matmul instead of
-    three: on a CPU, where decoding pays per operation, that is ~1.2x less work per token.
-    """
-    from mlx.utils import tree_unflatten
-
-    fused = [(name, m.fuse()) for name, m in network.named_modules() if hasattr(m, "fuse")]
-    if fused:
-        network.update_modules(tree_unflatten(fused))
-    return len(fused)
+    return attrs.evolve(result, system_prefill_s=prefill_s, engine=engine.describe(adapter))
 
 
 def query_problems(registry: Registry, queries: Iterable[EvalQuery] | None = None) -> list[str]:

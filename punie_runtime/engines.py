@@ -11,6 +11,7 @@ calls are those of the mlx path; the default type is the fastest one that kept t
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from punie_runtime.base_model import BaseModel, BaseModelError, embedded_gguf_path
-from punie_runtime.llama_generate import llama_available, llama_version
 
 if TYPE_CHECKING:
     from punie_runtime.generate import Generation, TokenCallback
@@ -27,6 +27,23 @@ ENGINES: tuple[str, ...] = ("auto", "mlx", "llama")
 """What `--engine` accepts."""
 DEFAULT_GGUF_TYPE = "q8_0"
 """The GGUF type llama.cpp answers from when a trained adapter is exported for it."""
+
+
+def llama_available() -> bool:
+    """Whether llama-cpp-python can be imported here."""
+    try:
+        importlib.import_module("llama_cpp")
+    except ImportError:
+        return False
+    return True
+
+
+def llama_version() -> str:
+    """The installed llama-cpp-python version ('' when it is not installed)."""
+    try:
+        return str(importlib.import_module("llama_cpp").__version__)
+    except ImportError:
+        return ""
 
 
 class ReplyGenerator(Protocol):

@@ -40,23 +40,6 @@ class LlamaUnavailableError(RuntimeError):
     """llama-cpp-python is not installed; the message says how to install it."""
 
 
-def llama_available() -> bool:
-    """Whether llama-cpp-python can be imported here."""
-    try:
-        importlib.import_module("llama_cpp")
-    except ImportError:
-        return False
-    return True
-
-
-def llama_version() -> str:
-    """The installed llama-cpp-python version ('' when it is not installed)."""
-    try:
-        return str(importlib.import_module("llama_cpp").__version__)
-    except ImportError:
-        return ""
-
-
 def _llama_module() -> Any:
     try:
         return importlib.import_module("llama_cpp")

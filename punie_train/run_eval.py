@@ -11,8 +11,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from punie_eval.eval_results import EvalResult, QueryResult
 from punie_eval.evaluate import EvalSelectionError, evaluate_model, query_problems, select_queries
 from punie_runtime.base_model import BaseModel, BaseModelError
+from punie_runtime.engines import Engine, choose_engine
+from punie_runtime.gguf_export import ExportError
 from punie_tools import EvalQuery, Registry
 from punie_train.run_options import RunOptions, UserError
+
+
+def run_engine(options: RunOptions) -> Engine:
+    """The engine the run's evaluations use (``--engine``)."""
+    try:
+        return choose_engine(options.engine)
+    except ValueError as error:
+        raise UserError(str(error)) from None
 
 
 def pick_queries(registry: Registry, options: RunOptions, console: Console) -> list[EvalQuery]:
@@ -38,8 +48,11 @@ def base_evaluation(
     """The base model's evaluation: from the cache when the same inputs were evaluated before."""
     from punie_eval.eval_cache import base_eval_key, load_cached, store
 
+    engine = run_engine(options)
     try:
-        key = base_eval_key(model, registry, queries, options.eval_max_tokens)
+        key = base_eval_key(
+            model, registry, queries, options.eval_max_tokens, engine.describe(None)
+        )
     except BaseModelError as error:
         raise UserError(str(error)) from None
     cached = load_cached(key) if options.base_cache else None
@@ -75,6 +88,8 @@ def evaluate_with_progress(
         TextColumn("strict {task.fields[passed]}"),
         TimeElapsedColumn(),
     )
+    engine = run_engine(options)
+    console.print(f"eval {label}: {engine.describe(adapter)} answers")
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"eval {label}", total=len(queries), passed=0)
         passed = 0
@@ -101,6 +116,7 @@ def evaluate_with_progress(
                 queries=queries,
                 max_tokens=options.eval_max_tokens,
                 on_result=show,
+                engine=engine,
             )
-        except BaseModelError as error:
+        except (BaseModelError, ExportError) as error:
             raise UserError(str(error)) from None

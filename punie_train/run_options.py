@@ -12,7 +12,7 @@ from pathlib import Path
 import attrs
 
 from punie_eval.evaluate import DEFAULT_MAX_TOKENS
-from punie_runtime.llama_generate import llama_available
+from punie_runtime.engines import llama_available
 from punie_train.config import ConfigError, TrainConfig
 from punie_train.config_file import cli_overrides, load_config
 

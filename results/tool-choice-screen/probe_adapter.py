@@ -14,8 +14,8 @@ from punie_runtime.blas import ensure_fast_blas
 ensure_fast_blas()
 
 from punie_datagen.jsonl import read_chat_jsonl  # noqa: E402
-from punie_eval.evaluate import fuse_adapters  # noqa: E402
 from punie_runtime.base_model import BaseModel, load_model  # noqa: E402
+from punie_runtime.engines import fuse_adapters  # noqa: E402
 from punie_tools import Registry  # noqa: E402
 from punie_tools.prompt import system_prompt  # noqa: E402
 from punie_train.probe import ToolProbe, probe_decisions  # noqa: E402

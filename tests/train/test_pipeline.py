@@ -191,8 +191,8 @@ def test_resumed_run_keeps_the_uninterrupted_learning_rate(pipeline):
 def test_best_adapter_reloads_and_generates_the_same_fused(pipeline):
     """The evaluated adapter loads onto the base model and generates; fusing it (as the
     evaluation does) changes no greedy token."""
-    from punie_eval.evaluate import fuse_adapters
     from punie_runtime.base_model import load_model
+    from punie_runtime.engines import fuse_adapters
     from punie_runtime.generate import Generator
 
     adapter = Path(pipeline.report["trained"]["adapter"])
