@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.resources import files
 from pathlib import Path
 from types import MappingProxyType
 
@@ -30,6 +31,27 @@ class ExampleTemplate:
         factory=dict, converter=_frozen_mapping, eq=False, hash=False, repr=False
     )
     plugin: str = ""
+
+
+def templates_in(
+    package: str, fixture: str, pools: Mapping[str, object] | None = None
+) -> list[ExampleTemplate]:
+    """Every ``*.jinja`` file of a package's ``templates/`` folder, sorted by name.
+
+    A plugin's hook is ``return templates_in(__name__, FIXTURE, pools())``: each template
+    runs on the fixture named ``fixture`` and draws from ``pools`` (``choice(files)``).
+    """
+    folder = files(package) / "templates"
+    return [
+        ExampleTemplate(
+            name=p.name.removesuffix(".jinja"),
+            source=p.read_text(encoding="utf-8"),
+            fixture=fixture,
+            context=pools or {},
+        )
+        for p in sorted(folder.iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".jinja") and p.is_file()
+    ]
 
 
 def load_templates(
