@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib.resources import files
-from pathlib import Path
 from types import MappingProxyType
 
 import attrs
@@ -51,19 +50,4 @@ def templates_in(
         )
         for p in sorted(folder.iterdir(), key=lambda p: p.name)
         if p.name.endswith(".jinja") and p.is_file()
-    ]
-
-
-def load_templates(
-    directory: Path, fixture: str, context: Mapping[str, object] | None = None
-) -> list[ExampleTemplate]:
-    """Load every ``*.jinja`` file of a directory as an ExampleTemplate (sorted by name)."""
-    return [
-        ExampleTemplate(
-            name=p.stem,
-            source=p.read_text(encoding="utf-8"),
-            fixture=fixture,
-            context=context or {},
-        )
-        for p in sorted(Path(directory).glob("*.jinja"))
     ]
