@@ -6,7 +6,7 @@ from punie_tools.hookspecs import hookimpl
 from punie_tools.registry import PluginError, Registry, RegistryError
 from punie_tools.sandbox import RunLimits, RunResult, Sandbox, run_code
 from punie_tools.spec import Parameter, SpecError, ToolSpec
-from punie_tools.templates import ExampleTemplate, load_templates
+from punie_tools.templates import ExampleTemplate, templates_in
 from punie_tools.workspace import Workspace, WorkspaceError
 
 __all__ = [
@@ -27,6 +27,6 @@ __all__ = [
     "WorkspaceError",
     "hookimpl",
     "load_eval_queries",
-    "load_templates",
     "run_code",
+    "templates_in",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from importlib.resources import files
 from types import MappingProxyType
 
 import attrs
@@ -32,16 +32,22 @@ class ExampleTemplate:
     plugin: str = ""
 
 
-def load_templates(
-    directory: Path, fixture: str, context: Mapping[str, object] | None = None
+def templates_in(
+    package: str, fixture: str, pools: Mapping[str, object] | None = None
 ) -> list[ExampleTemplate]:
-    """Load every ``*.jinja`` file of a directory as an ExampleTemplate (sorted by name)."""
+    """Every ``*.jinja`` file of a package's ``templates/`` folder, sorted by name.
+
+    A plugin's hook is ``return templates_in(__name__, FIXTURE, pools())``: each template
+    runs on the fixture named ``fixture`` and draws from ``pools`` (``choice(files)``).
+    """
+    folder = files(package) / "templates"
     return [
         ExampleTemplate(
-            name=p.stem,
+            name=p.name.removesuffix(".jinja"),
             source=p.read_text(encoding="utf-8"),
             fixture=fixture,
-            context=context or {},
+            context=pools or {},
         )
-        for p in sorted(Path(directory).glob("*.jinja"))
+        for p in sorted(folder.iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".jinja") and p.is_file()
     ]

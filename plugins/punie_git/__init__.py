@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from punie_git.pools import FIXTURE, pools
 from punie_git.tools import git_diff, git_log, git_status
 from punie_tools import (
     EvalQuery,
@@ -11,12 +12,11 @@ from punie_tools import (
     ToolSpec,
     hookimpl,
     load_eval_queries,
-    load_templates,
+    templates_in,
 )
 
 HERE = Path(__file__).parent
 CATEGORY = "git"
-FIXTURE = "sample_project"
 
 
 @hookimpl
@@ -32,7 +32,7 @@ def punie_tools() -> list[ToolSpec]:
 @hookimpl
 def punie_example_templates() -> list[ExampleTemplate]:
     """Templates over the sample_project fixture, whose setup scripts a git history."""
-    return load_templates(HERE / "templates", fixture=FIXTURE, context={"py": repr})
+    return templates_in(__name__, FIXTURE, pools())
 
 
 @hookimpl

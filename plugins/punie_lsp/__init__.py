@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from punie_lsp.context import TEMPLATE_CONTEXT
+from punie_lsp.pools import FIXTURE, pools
 from punie_lsp.tools import (
     document_symbols,
     find_references,
@@ -40,12 +40,11 @@ from punie_tools import (
     ToolSpec,
     hookimpl,
     load_eval_queries,
-    load_templates,
+    templates_in,
 )
 
 HERE = Path(__file__).parent
 CATEGORY = "lsp"
-FIXTURE = "sample_project"
 
 
 @hookimpl
@@ -63,7 +62,7 @@ def punie_tools() -> list[ToolSpec]:
 @hookimpl
 def punie_example_templates() -> list[ExampleTemplate]:
     """Templates over the sample_project fixture (declared by punie_validation)."""
-    return load_templates(HERE / "templates", fixture=FIXTURE, context=TEMPLATE_CONTEXT)
+    return templates_in(__name__, FIXTURE, pools())
 
 
 @hookimpl

@@ -17,7 +17,7 @@ from punie_tools import (
     ToolSpec,
     hookimpl,
     load_eval_queries,
-    load_templates,
+    templates_in,
 )
 
 HERE = Path(__file__).parent
@@ -42,7 +42,7 @@ def punie_fixtures() -> list[Fixture]:
 @hookimpl
 def punie_example_templates() -> list[ExampleTemplate]:
     """Templates over the svcs_app fixture."""
-    return load_templates(HERE / "templates", fixture=FIXTURE, context=pools())
+    return templates_in(__name__, FIXTURE, pools())
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from punie_tools import (
     ToolSpec,
     hookimpl,
     load_eval_queries,
-    load_templates,
+    templates_in,
 )
 
 HERE = Path(__file__).parent
@@ -38,7 +38,7 @@ def punie_fixtures() -> list[Fixture]:
 @hookimpl
 def punie_example_templates() -> list[ExampleTemplate]:
     """Templates over the tdom_app fixture."""
-    return load_templates(HERE / "templates", fixture=FIXTURE, context=pools())
+    return templates_in(__name__, FIXTURE, pools())
 
 
 @hookimpl

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from punie_text.pools import FIXTURE, project_pools, sample_project_dir
+from punie_text.pools import FIXTURE, pools
 from punie_text.tools import read_file, run_command, write_file
 from punie_tools import (
     EvalQuery,
@@ -12,7 +12,7 @@ from punie_tools import (
     ToolSpec,
     hookimpl,
     load_eval_queries,
-    load_templates,
+    templates_in,
 )
 
 HERE = Path(__file__).parent
@@ -31,12 +31,8 @@ def punie_tools() -> list[ToolSpec]:
 
 @hookimpl
 def punie_example_templates() -> list[ExampleTemplate]:
-    """Templates over the sample_project fixture (none when its plugin is not installed)."""
-    root = sample_project_dir()
-    if root is None:
-        return []
-    context = {**project_pools(root), "py": repr}
-    return load_templates(HERE / "templates", fixture=FIXTURE, context=context)
+    """Templates over the sample_project fixture (declared by punie_validation)."""
+    return templates_in(__name__, FIXTURE, pools())
 
 
 @hookimpl

@@ -9,13 +9,20 @@ from pathlib import Path
 FIXTURE = "sample_project"
 
 
-def sample_project_dir() -> Path | None:
-    """The fixture's source directory (shipped by punie_validation), or None when absent."""
+def pools() -> dict[str, object]:
+    """The Jinja context of the text templates: the fixture's pools, and ``py`` (``repr``).
+
+    ``py(value)`` writes a string as a Python literal in the templates' code.
+    """
+    return {**project_pools(sample_project_dir()), "py": repr}
+
+
+def sample_project_dir() -> Path:
+    """The fixture's source directory, shipped by punie_validation."""
     spec = importlib.util.find_spec("punie_validation")
     if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "fixtures" / FIXTURE
-    return path if path.is_dir() else None
+        raise FileNotFoundError(f"the {FIXTURE} fixture's plugin punie_validation is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "fixtures" / FIXTURE
 
 
 def project_pools(root: Path) -> dict[str, object]:

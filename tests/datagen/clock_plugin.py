@@ -23,7 +23,7 @@ from pathlib import Path
 
 import attrs
 
-from punie_tools import Fixture, ToolSpec, hookimpl, load_templates, timelimits
+from punie_tools import Fixture, ToolSpec, hookimpl, templates_in, timelimits
 
 HERE = Path(__file__).parent
 
@@ -82,7 +82,7 @@ def punie_fixtures():
 
 @hookimpl
 def punie_example_templates():
-    return load_templates(HERE / "templates", fixture="empty", context={})
+    return templates_in(__name__, "empty")
 '''
 
 CRUNCH = """\

@@ -20,7 +20,7 @@ from punie_tools import (
     ToolSpec,
     Workspace,
     hookimpl,
-    load_templates,
+    templates_in,
 )
 
 HERE = Path(__file__).parent
@@ -94,8 +94,8 @@ def punie_fixtures():
 
 @hookimpl
 def punie_example_templates():
-    context = {"files": ["a.txt", "b.txt", "c.txt", "stamp.txt"]}
-    return load_templates(HERE / "templates", fixture="notes", context=context)
+    pools = {"files": ["a.txt", "b.txt", "c.txt", "stamp.txt"]}
+    return templates_in(__name__, "notes", pools)
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import punie_lsp
 import pytest
-from punie_lsp.context import DEFINITIONS, USES, Site
+from punie_lsp.pools import DEFINITIONS, USES, Site
 from punie_lsp.tools import lsp_session
 
 from punie_datagen.render import RenderSession, clean_code, clean_text

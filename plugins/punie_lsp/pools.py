@@ -1,4 +1,4 @@
-"""Facts of the ``sample_project`` fixture that the LSP templates draw from.
+"""What the LSP templates draw from: symbols of the ``sample_project`` fixture.
 
 A static table (checked against the fixture's files by tests/plugins/test_lsp.py), so
 loading templates costs nothing. Lines and columns are 1-based and point at the name.
@@ -7,6 +7,8 @@ loading templates costs nothing. Lines and columns are 1-based and point at the 
 from __future__ import annotations
 
 import attrs
+
+FIXTURE = "sample_project"
 
 
 @attrs.frozen
@@ -106,14 +108,17 @@ QUERIES = (
     "label",
 )
 
-TEMPLATE_CONTEXT: dict[str, object] = {
-    "uses": list(USES),
-    "definitions": list(DEFINITIONS),
-    "classes": [s for s in DEFINITIONS if s.kind == "class"],
-    # Classes that define methods (the outline-then-hover workflow hovers each one).
-    "method_classes": [
-        s for s in DEFINITIONS if s.symbol in {"Product", "OrderLine", "Warehouse", "Order"}
-    ],
-    "modules": list(MODULES),
-    "queries": list(QUERIES),
-}
+
+def pools() -> dict[str, object]:
+    """The Jinja context of the LSP templates."""
+    return {
+        "uses": list(USES),
+        "definitions": list(DEFINITIONS),
+        "classes": [s for s in DEFINITIONS if s.kind == "class"],
+        # Classes that define methods (the outline-then-hover workflow hovers each one).
+        "method_classes": [
+            s for s in DEFINITIONS if s.symbol in {"Product", "OrderLine", "Warehouse", "Order"}
+        ],
+        "modules": list(MODULES),
+        "queries": list(QUERIES),
+    }
