@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-import functools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import attrs
 
@@ -19,11 +18,13 @@ _BUILTINS = frozenset(dir(builtins))
 
 @attrs.frozen
 class CodeCheck:
-    """The (possibly repaired) code, the repairs made, and the first problem found."""
+    """The (possibly repaired) code, the repairs made, the first problem found, and the
+    registered tools the code calls, in source order."""
 
     code: str
     repairs: tuple[str, ...] = ()
     error: str | None = None
+    calls: tuple[str, ...] = ()
 
 
 def check_code(code: str, tools: Mapping[str, ToolSpec]) -> CodeCheck:
@@ -37,7 +38,7 @@ def check_code(code: str, tools: Mapping[str, ToolSpec]) -> CodeCheck:
     if repairs:
         tree = ast.parse(code)
     error = _first_error(tree, tools)
-    return CodeCheck(code, tuple(repairs), error)
+    return CodeCheck(code, tuple(repairs), error, _calls(tree, tools))
 
 
 def _first_error(tree: ast.Module, tools: Mapping[str, ToolSpec]) -> str | None:
@@ -62,18 +63,26 @@ def _first_error(tree: ast.Module, tools: Mapping[str, ToolSpec]) -> str | None:
     return errors[0] if errors else None
 
 
-def calls_in_order(code: str, names: Mapping[str, object] | set[str]) -> list[str]:
-    """The registered tools a code block calls, in source order (empty if it does not parse)."""
-    return [name for name in _called_names(code) if name in names]
+def calls_in_order(code: str, names: Collection[str]) -> list[str]:
+    """The tools in ``names`` a code block calls, in source order (empty if it does not parse).
 
-
-@functools.lru_cache(maxsize=8192)
-def _called_names(code: str) -> tuple[str, ...]:
+    For code not yet checked (template renderings, rejected examples); a checked block's
+    calls are ``CodeCheck.calls``.
+    """
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return ()
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+        return []
+    return list(_calls(tree, names))
+
+
+def _calls(tree: ast.Module, names: Collection[str]) -> tuple[str, ...]:
+    """Calls by name of the tools in ``names``, in source order (line, then column)."""
+    calls = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names
+    ]
     calls.sort(key=lambda n: (n.lineno, n.col_offset))
     return tuple(c.func.id for c in calls if isinstance(c.func, ast.Name))
 

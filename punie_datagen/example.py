@@ -1,4 +1,4 @@
-"""The data that flows through datagen: messages, examples and rejections."""
+"""The data that flows through datagen: messages, examples (raw and validated), rejections."""
 
 from __future__ import annotations
 
@@ -54,6 +54,18 @@ class Example:
         """The text inside every ``<tool_response>`` turn."""
         found = (parse_tool_response(m.content) for m in self.messages if m.role == "user")
         return [r for r in found if r is not None]
+
+
+@attrs.frozen
+class ValidExample(Example):
+    """An example validation accepted, with what it derived while checking the calls.
+
+    ``tools``: the registered tools its code calls, in order (repeats kept); ``category``:
+    the first tool's category, ``chat`` when it makes no call.
+    """
+
+    tools: tuple[str, ...] = attrs.field(kw_only=True, converter=tuple)
+    category: str = attrs.field(kw_only=True)
 
 
 def _codes(messages: Iterable[Message]) -> Iterator[str]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from punie_datagen.example import SOURCES, Example, Rejection
+from punie_datagen.example import SOURCES, Example, Rejection, ValidExample
 
 MANIFEST = "manifest.json"
 
@@ -58,19 +58,17 @@ class Manifest:
 
 
 def counts(
-    train: Sequence[Example],
-    valid: Sequence[Example],
+    train: Sequence[ValidExample],
+    valid: Sequence[ValidExample],
     rejected: Sequence[Rejection],
     *,
-    category: Callable[[Example], str],
-    tools_of: Callable[[Example], Iterable[str]],
     tool_names: Iterable[str],
 ) -> dict[str, Any]:
     """Counts per category (by source, rejected, split), per tool and split, per source."""
     by_category: dict[str, Counter[str]] = {}
     for part, examples in (("train", train), ("valid", valid)):
         for e in examples:
-            row = by_category.setdefault(category(e), Counter())
+            row = by_category.setdefault(e.category, Counter())
             row[part] += 1
             row[e.source] += 1
     for r in rejected:
@@ -79,7 +77,7 @@ def counts(
     by_tool = {name: {"train": 0, "valid": 0} for name in tool_names}
     for part, examples in (("train", train), ("valid", valid)):
         for e in examples:
-            for name in set(tools_of(e)):
+            for name in set(e.tools):
                 by_tool.setdefault(name, {"train": 0, "valid": 0})[part] += 1
     by_source = {s: {"train": 0, "valid": 0, "rejected": 0} for s in SOURCES}
     for part, examples in (("train", train), ("valid", valid)):

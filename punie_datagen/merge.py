@@ -2,42 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import attrs
 
 from punie_datagen.dedupe import NearDuplicateIndex, example_parts
-from punie_datagen.example import Example, Rejection
-from punie_datagen.split import split
+from punie_datagen.example import Example, Rejection, ValidExample
+from punie_datagen.split import split, stratum_of
 
 
 @attrs.frozen
 class MergeResult:
     """Where every input example went: train, valid, or dropped with a reason."""
 
-    train: tuple[Example, ...]
-    valid: tuple[Example, ...]
+    train: tuple[ValidExample, ...]
+    valid: tuple[ValidExample, ...]
     dropped: tuple[Rejection, ...]
 
 
 def merge(
-    examples: Sequence[Example],
+    examples: Sequence[ValidExample],
     eval_queries: Sequence[tuple[str, str]],
     *,
     seed: int,
     valid_fraction: float = 0.1,
     threshold: float = 0.85,
-    category: Callable[[Example], str] = lambda e: "chat",
-    stratum: Callable[[Example], str] | None = None,
 ) -> MergeResult:
     """Drop leaks of ``(id, query)`` eval queries and duplicates (earlier examples win),
-    then split the rest stratified by ``stratum`` (default: ``category``)."""
+    then split the rest stratified by category and first tool (``split.stratum_of``)."""
     leaks = NearDuplicateIndex(threshold)
     for query_id, text in eval_queries:
         if query_id not in leaks:
             leaks.add(query_id, text)
     seen = NearDuplicateIndex(threshold)
-    kept: list[Example] = []
+    kept: list[ValidExample] = []
     dropped: list[Rejection] = []
     for example in examples:
         reason = _leak(example, leaks)
@@ -46,16 +44,14 @@ def merge(
         if reason is not None:
             stage, text, match = reason
             dropped.append(
-                Rejection(example.id, example.source, stage, text, category(example), match)
+                Rejection(example.id, example.source, stage, text, example.category, match)
             )
             continue
         if example.id in seen:
             raise ValueError(f"two examples share the id {example.id!r}")
         seen.add(example.id, *example_parts(example))
         kept.append(example)
-    train, valid = split(
-        kept, seed=seed, valid_fraction=valid_fraction, stratum=stratum or category
-    )
+    train, valid = split(kept, seed=seed, valid_fraction=valid_fraction, stratum=stratum_of)
     return MergeResult(tuple(train), tuple(valid), tuple(dropped))
 
 

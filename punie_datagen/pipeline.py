@@ -6,14 +6,13 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import attrs
 
 from punie_datagen import manifest as mf
 from punie_datagen import output
-from punie_datagen.codecheck import DIRECT_SUFFIX, calls_in_order
-from punie_datagen.example import Example, Rejection
+from punie_datagen.example import Example, Rejection, ValidExample
 from punie_datagen.execute import Outcome, execute_jobs
 from punie_datagen.foundation import Source, has_invented_response, load_foundation, load_source
 from punie_datagen.jsonl import sha256_file, write_atomic, write_examples
@@ -25,7 +24,6 @@ from punie_datagen.typecheck import StubTypeChecker
 from punie_datagen.validate import Validator
 from punie_tools.prompt import system_prompt
 from punie_tools.registry import Registry
-from punie_tools.spec import ToolSpec
 from punie_tools.stubs import stubs
 
 TIMINGS = output.TIMINGS
@@ -50,21 +48,6 @@ class Reporter:
 def sha256_text(text: str) -> str:
     """The hex SHA-256 of a text."""
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def tools_of(example: Example, tools: Mapping[str, ToolSpec]) -> list[str]:
-    """The registered tools an example calls, in order (``<tool>_direct`` counts as the tool)."""
-    names = {**{f"{n}{DIRECT_SUFFIX}": n for n in tools}, **{n: n for n in tools}}
-    return [names[n] for code in example.codes() for n in calls_in_order(code, names)]
-
-
-def category_of(example: Example, tools: Mapping[str, ToolSpec]) -> str:
-    """The category of the first tool called; ``chat`` with no call, ``unknown`` if unknown."""
-    codes = example.codes()
-    if not codes:
-        return "chat"
-    names = tools_of(example, tools)
-    return tools[names[0]].category if names else "unknown"
 
 
 def build_dataset(
@@ -125,11 +108,11 @@ def build_dataset(
     counter = _counter(token_counter, report, warnings)
     checker = StubTypeChecker(stubs(specs)) if options.type_check else None
     validator = Validator(tools, prompt, options.max_seq_length, counter, checker)
-    valid_examples: list[Example] = []
+    valid_examples: list[ValidExample] = []
     for example in [*foundation.examples, *generated, *(e for s in extras for e in s.examples)]:
         checked = validator.validate(example)
         if isinstance(checked, Rejection):
-            rejected.append(_with_category(checked, example, tools))
+            rejected.append(checked)
         else:
             valid_examples.append(checked)
     timings["validate"] = time.perf_counter() - t0
@@ -141,8 +124,6 @@ def build_dataset(
         seed=options.seed,
         valid_fraction=options.valid_fraction,
         threshold=options.near_duplicate,
-        category=lambda e: category_of(e, tools),
-        stratum=lambda e: _stratum(e, tools),
     )
     rejected += merged.dropped
 
@@ -160,7 +141,7 @@ def build_dataset(
         for name, part in (("train.jsonl", merged.train), ("valid.jsonl", merged.valid))
     }
     kept = [*merged.train, *merged.valid]
-    missing = [n for n in tools if not any(n in tools_of(e, tools) for e in merged.train)]
+    missing = [n for n in tools if not any(n in e.tools for e in merged.train)]
     if missing:
         warnings.append(f"tools with no training example: {', '.join(missing)}")
     manifest = mf.Manifest(
@@ -172,14 +153,7 @@ def build_dataset(
         stubs_sha256=sha256_text(stubs(specs)),
         sources=_sources(foundation, extras, generated, plan, kept),
         templates=[p.to_json() for p in plan.templates],
-        counts=mf.counts(
-            merged.train,
-            merged.valid,
-            rejected,
-            category=lambda e: category_of(e, tools),
-            tools_of=lambda e: tools_of(e, tools),
-            tool_names=tools,
-        ),
+        counts=mf.counts(merged.train, merged.valid, rejected, tool_names=tools),
         tokens={
             "counted": counter is not None,
             "max_seq_length": options.max_seq_length,
@@ -236,17 +210,6 @@ def _counter(
         warnings.append(message)
         report.warn(message)
     return counter
-
-
-def _with_category(
-    rejection: Rejection, example: Example, tools: Mapping[str, ToolSpec]
-) -> Rejection:
-    return attrs.evolve(rejection, category=category_of(example, tools))
-
-
-def _stratum(example: Example, tools: Mapping[str, ToolSpec]) -> str:
-    names = tools_of(example, tools)
-    return f"{category_of(example, tools)}/{names[0] if names else '-'}"
 
 
 def _sources(

@@ -1,4 +1,8 @@
-"""Validation of one example, with the mechanical repairs it may make (each recorded)."""
+"""Validation of one example, with the mechanical repairs it may make (each recorded).
+
+Checking the calls yields the tools each code block calls; the accepted example carries them
+and its category (a `ValidExample`), so later stages read them instead of parsing again.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
-from punie_datagen.codecheck import check_code
-from punie_datagen.example import Example, Message, Rejection
+from punie_datagen.codecheck import DIRECT_SUFFIX, calls_in_order, check_code
+from punie_datagen.example import Example, Message, Rejection, ValidExample
 from punie_tools.codemode import (
     format_tool_call,
     format_tool_response,
@@ -37,27 +41,42 @@ class Validator:
     type_check: Callable[[str], str | None] | None = None
     lengths: dict[str, int] = attrs.field(factory=dict, eq=False)
 
-    def validate(self, example: Example) -> Example | Rejection:
-        """The example normalised and repaired, or a Rejection saying why it cannot be used."""
+    def validate(self, example: Example) -> ValidExample | Rejection:
+        """The example normalised and repaired, with the tools it calls and its category, or
+        a Rejection (with the category) saying why it cannot be used."""
+        blocks: list[tuple[str, ...]] = []
         try:
-            messages, repairs = self._normalise(list(example.messages))
+            messages, repairs = self._normalise(list(example.messages), blocks)
         except Invalid as exc:
-            return Rejection(example.id, example.source, "validate", str(exc))
+            return self._rejection(example, "validate", str(exc))
         except Exception as exc:  # a validator bug must not stop the run; report it
             reason = f"validator error: {type(exc).__name__}: {exc}"
-            return Rejection(example.id, example.source, "validate", reason)
-        fixed = attrs.evolve(
-            example, messages=tuple(messages), repairs=(*example.repairs, *repairs)
+            return self._rejection(example, "validate", reason)
+        fixed = ValidExample(
+            example.id,
+            example.source,
+            tuple(messages),
+            (*example.repairs, *repairs),
+            tools=tuple(name for block in blocks for name in block),
+            category=category(blocks, self.tools),
         )
         if self.count_tokens is not None:
             tokens = self.count_tokens([m.to_json() for m in messages])
             self.lengths[example.id] = tokens
             if tokens > self.max_seq_length:
                 reason = f"too long: {tokens} tokens > max_seq_length {self.max_seq_length}"
-                return Rejection(example.id, example.source, "tokens", reason)
+                return Rejection(example.id, example.source, "tokens", reason, fixed.category)
         return fixed
 
-    def _normalise(self, messages: list[Message]) -> tuple[list[Message], list[str]]:
+    def _rejection(self, example: Example, stage: str, reason: str) -> Rejection:
+        """A rejection with the category read from the example's raw code blocks (the checks
+        stopped at the first problem)."""
+        blocks = raw_calls(example, self.tools)
+        return Rejection(example.id, example.source, stage, reason, category(blocks, self.tools))
+
+    def _normalise(
+        self, messages: list[Message], blocks: list[tuple[str, ...]]
+    ) -> tuple[list[Message], list[str]]:
         if not messages:
             raise Invalid("no messages")
         for i, m in enumerate(messages, start=1):
@@ -76,7 +95,7 @@ class Validator:
             if not m.content.strip():
                 raise Invalid(f"message {i}: empty {m.role} message")
             if m.role == "assistant":
-                messages[i - 1], previous_call = self._assistant(i, m, repairs)
+                messages[i - 1], previous_call = self._assistant(i, m, repairs, blocks)
             else:
                 messages[i - 1] = _user(i, m, previous_call, repairs)
         if messages[-1].role != "assistant":
@@ -85,7 +104,9 @@ class Validator:
             raise Invalid("no user message and assistant reply")
         return messages, sorted(set(repairs), key=repairs.index)
 
-    def _assistant(self, i: int, m: Message, repairs: list[str]) -> tuple[Message, bool]:
+    def _assistant(
+        self, i: int, m: Message, repairs: list[str], blocks: list[tuple[str, ...]]
+    ) -> tuple[Message, bool]:
         if parse_tool_response(m.content) is not None:
             raise Invalid(f"message {i}: the assistant writes a <tool_response>")
         count = m.content.count(CALL_OPEN)
@@ -111,10 +132,27 @@ class Validator:
             if problem:
                 raise Invalid(f"message {i}: type check: {problem}")
         repairs.extend(checked.repairs)
+        blocks.append(checked.calls)
         before = f"{call.text_before}\n\n" if call.text_before else ""
         if before + format_tool_call(call.code) != m.content:
             repairs.append("tool call tags normalised" if close >= 0 else "closed the tool call")
         return Message("assistant", before + format_tool_call(checked.code)), True
+
+
+def raw_calls(example: Example, tools: Mapping[str, ToolSpec]) -> list[tuple[str, ...]]:
+    """The tools each code block of an unvalidated example calls, in order (``<tool>_direct``
+    counts as the tool); an accepted example carries its own as ``ValidExample.tools``."""
+    names = {**{f"{n}{DIRECT_SUFFIX}": n for n in tools}, **{n: n for n in tools}}
+    return [tuple(names[n] for n in calls_in_order(c, names)) for c in example.codes()]
+
+
+def category(blocks: Sequence[Sequence[str]], tools: Mapping[str, ToolSpec]) -> str:
+    """The category of the first tool called, given the tools each code block calls: ``chat``
+    with no code block, ``unknown`` when no block calls a registered tool."""
+    if not blocks:
+        return "chat"
+    first = next((name for block in blocks for name in block), None)
+    return tools[first].category if first is not None else "unknown"
 
 
 def _user(i: int, m: Message, previous_call: bool, repairs: list[str]) -> Message:

@@ -110,3 +110,9 @@ def test_calls_in_order_lists_tools_in_source_order() -> None:
     """calls_in_order lists registered tools in the order they appear."""
     code = 'a = git_log(".")\nb = hover("x", 1, 1, "y")\nprint(len(a), b)'
     assert calls_in_order(code, TOOLS) == ["git_log", "hover"]
+
+
+def test_check_reports_the_calls_of_the_repaired_code() -> None:
+    """CodeCheck.calls: the tools the (renamed) code calls, in source order, repeats kept."""
+    code = 'r = git_log_direct(".", 3)\nprint(hover("a", 1, 1, "x").content, git_log())'
+    assert check_code(code, TOOLS).calls == ("git_log", "hover", "git_log")

@@ -10,8 +10,8 @@ import pytest
 from punie_datagen import DatagenOptions, Manifest, build_dataset
 from punie_datagen.foundation import load_foundation
 from punie_datagen.jsonl import read_examples
-from punie_datagen.pipeline import tools_of
 from punie_datagen.render import template_key
+from punie_datagen.validate import raw_calls
 from punie_tools import Registry, Sandbox, Workspace
 from punie_tools.codemode import parse_tool_response
 
@@ -46,7 +46,8 @@ def test_tools_missing_from_the_foundation_get_ten_examples(
     manifest, _ = default_run
     registry = Registry.load()
     tools = {s.name: s for s in registry.tools()}
-    in_foundation = {t for e in load_foundation().examples for t in tools_of(e, tools)}
+    foundation = load_foundation().examples
+    in_foundation = {t for e in foundation for block in raw_calls(e, tools) for t in block}
     absent = sorted(set(tools) - in_foundation)
     assert absent, "expected tools the foundation does not cover"
     short = {t: manifest.counts["by_tool"][t]["train"] for t in absent}

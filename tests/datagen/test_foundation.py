@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from punie_datagen.example import Rejection
 from punie_datagen.foundation import load_foundation, load_source, vendored_foundation
 from punie_datagen.jsonl import DatasetFileError
-from punie_datagen.pipeline import category_of
 from punie_datagen.validate import Validator
 from punie_tools import Registry
 from punie_tools.prompt import system_prompt
@@ -69,4 +69,5 @@ def test_hover_type_info_examples_are_rejected() -> None:
     assert len(hover_rejects) == 13
     lines = sorted(int(i.rsplit(":", 1)[1]) for i in hover_rejects if "train.jsonl" in i)
     assert lines == [57, 149, 152, 207, 293, 537, 539, 548, 741, 755, 782, 832, 978]
-    assert category_of(source.examples[56], tools) == "lsp"
+    rejected = validator.validate(source.examples[56])
+    assert isinstance(rejected, Rejection) and rejected.category == "lsp"

@@ -7,19 +7,23 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from punie_datagen.codecheck import calls_in_order
 from punie_datagen.dedupe import NearDuplicateIndex
-from punie_datagen.example import Example, Message
+from punie_datagen.example import Message, ValidExample
 from punie_datagen.merge import merge
-from punie_datagen.split import split, valid_count
+from punie_datagen.split import split, stratum_of, valid_count
 from punie_tools.codemode import format_tool_call
 
 CODE = 'r = git_status(".")\nfor f in r.files:\n    print(f.file, f.status, f.staged)\n'
+GIT = {"git_status", "git_log"}
 
 
-def ex(eid: str, query: str, code: str | None = None, source: str = "foundation") -> Example:
-    """A one-turn example, with a tool call when ``code`` is given."""
+def ex(eid: str, query: str, code: str | None = None, source: str = "foundation") -> ValidExample:
+    """A one-turn validated example, with a (git) tool call when ``code`` is given."""
     answer = format_tool_call(code) if code else "Sure."
-    return Example(eid, source, (Message("user", query), Message("assistant", answer)))
+    messages = (Message("user", query), Message("assistant", answer))
+    tools = calls_in_order(code, GIT) if code else []
+    return ValidExample(eid, source, messages, tools=tools, category="git" if code else "chat")
 
 
 def test_exact_duplicate_is_dropped_keeping_the_first() -> None:
@@ -28,6 +32,7 @@ def test_exact_duplicate_is_dropped_keeping_the_first() -> None:
     assert [d.id for d in result.dropped] == ["b"]
     assert result.dropped[0].match == "a"
     assert result.dropped[0].reason == "exact duplicate of a"
+    assert result.dropped[0].category == "git"
 
 
 def test_near_duplicate_is_dropped() -> None:
@@ -71,6 +76,12 @@ def test_split_is_stratified() -> None:
     by = Counter(e.id[0] for e in valid)
     assert by == {"a": 5}
     assert {e.id[0] for e in train} == {"a", "b"}
+
+
+def test_stratum_is_the_carried_category_and_first_tool() -> None:
+    """The datagen stratum reads the example's carried category and first tool."""
+    assert stratum_of(ex("a", "q", 'git_log(".", 3)\ngit_status(".")')) == "git/git_log"
+    assert stratum_of(ex("b", "q")) == "chat/-"
 
 
 def test_valid_count_rounds_half_up_and_keeps_one_in_train() -> None:

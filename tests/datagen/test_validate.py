@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from punie_datagen.example import Example, Message, Rejection
+from punie_datagen.codecheck import calls_in_order
+from punie_datagen.example import Example, Message, Rejection, ValidExample
 from punie_datagen.typecheck import StubTypeChecker
 from punie_datagen.validate import Validator
 from punie_tools.codemode import format_tool_call, parse_tool_call, parse_tool_response
@@ -23,7 +24,7 @@ def example(*turns: tuple[str, str]) -> Example:
     return Example("e", "foundation", tuple(Message(r, c) for r, c in turns))
 
 
-def check(ex: Example, validator: Validator = VALIDATOR) -> Example | Rejection:
+def check(ex: Example, validator: Validator = VALIDATOR) -> ValidExample | Rejection:
     """Validate one example."""
     return validator.validate(ex)
 
@@ -82,6 +83,45 @@ def test_preamble_before_the_call_is_kept() -> None:
     assert result.repairs == ()
 
 
+def reparsed(result: ValidExample) -> tuple[str, ...]:
+    """The tools an accepted example calls, read again from its messages."""
+    return tuple(n for code in result.codes() for n in calls_in_order(code, TOOLS))
+
+
+def test_accepted_example_carries_its_tools_and_category() -> None:
+    """Tools called across every call, in order; the category is the first tool's."""
+    result = check(
+        example(
+            ("user", "log then hover"),
+            ("assistant", format_tool_call('print(git_log_direct(".", 3))')),
+            ("user", "<tool_response>\nlog\n</tool_response>"),
+            ("assistant", format_tool_call(CODE)),
+            ("user", "<tool_response>\ntext\n</tool_response>"),
+            ("assistant", "done"),
+        )
+    )
+    assert isinstance(result, ValidExample)
+    assert (result.tools, result.category) == (("git_log", "hover"), "git")
+
+
+def test_chat_example_has_no_tools_and_category_chat() -> None:
+    """An example without a call carries no tools and the category ``chat``."""
+    result = check(example(("user", "hi"), ("assistant", "hello")))
+    assert isinstance(result, ValidExample)
+    assert (result.tools, result.category) == ((), "chat")
+
+
+def test_rejection_carries_the_category_of_the_raw_calls() -> None:
+    """A rejected example's category comes from its raw code (``_direct`` counts as the tool)."""
+    bad = 'print(git_log_direct(".", count="3"))'
+    rejected = check(example(("user", "a"), ("assistant", format_tool_call(bad))))
+    assert isinstance(rejected, Rejection) and rejected.category == "git"
+    untooled = check(example(("user", "a"), ("assistant", format_tool_call("print(1)"))))
+    assert isinstance(untooled, Rejection) and untooled.category == "unknown"
+    chat = check(example(("user", "a"), ("user", "b"), ("assistant", "c")))
+    assert isinstance(chat, Rejection) and chat.category == "chat"
+
+
 def test_roles_must_alternate() -> None:
     """Two user messages in a row are rejected."""
     assert "expected role 'assistant'" in reason(
@@ -130,6 +170,7 @@ def test_too_long_examples_are_rejected() -> None:
     assert isinstance(result, Rejection)
     assert result.stage == "tokens"
     assert "too long" in result.reason
+    assert result.category == "chat"
 
 
 @given(strategies.random_messages)
@@ -147,6 +188,7 @@ def test_accepted_examples_follow_every_rule(messages: list[Message]) -> None:
     result = check(Example("x", "extra", tuple(messages)))
     if isinstance(result, Rejection):
         return
+    assert result.tools == reparsed(result)
     roles = [m.role for m in result.messages]
     assert roles[0] == "system" and result.messages[0].content == PROMPT
     assert roles[1:] == ["user", "assistant"] * (len(roles) // 2)
@@ -162,8 +204,11 @@ def test_accepted_examples_follow_every_rule(messages: list[Message]) -> None:
 def test_valid_examples_are_accepted(ex: Example) -> None:
     """Examples built to follow the rules pass unchanged apart from the system prompt."""
     result = check(ex)
-    assert isinstance(result, Example), result
+    assert isinstance(result, ValidExample), result
     assert result.messages[1:] == ex.messages[1:]
+    assert result.tools == reparsed(result)
+    expected = TOOLS[result.tools[0]].category if result.tools else "chat"
+    assert result.category == expected
 
 
 BREAKERS = [
