@@ -272,9 +272,11 @@ def engines(
         for _, generator in generators:
             generator.prefill(chats[0][:1])
         outs: list[list[Generation]] = [[] for _ in generators]
-        for messages in chats:
+        for number, messages in enumerate(chats, 1):
             for index, (_, generator) in enumerate(generators):
                 outs[index].append(generator.generate(messages))
+            seconds = " ".join(f"{out[-1].seconds:5.2f}" for out in outs)
+            print(f"  query {number}/{len(chats)}: {seconds} s", flush=True)
     runs = [Run(label, tuple(out)) for (label, _), out in zip(generators, outs, strict=True)]
     print(
         f"\nengines on {len(chats)} eval queries (first reply, greedy, max {max_tokens} tokens;"

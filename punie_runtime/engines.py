@@ -21,7 +21,7 @@ import attrs
 from punie_runtime.base_model import BaseModel, BaseModelError, embedded_gguf_path
 
 if TYPE_CHECKING:
-    from punie_runtime.generate import Generation, TokenCallback
+    from punie_runtime.greedy_chat import Generation, TokenCallback
 
 ENGINES: tuple[str, ...] = ("auto", "mlx", "llama")
 """What `--engine` accepts."""

@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
-import attrs
 import mlx.core as mx
 from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
 
-from punie_runtime.reply import Reply
+from punie_runtime.greedy_chat import (
+    END_TOKENS,
+    TOOL_CALL_END,
+    TOOL_CALL_START,
+    Generation,
+    GreedyChat,
+    ReplyText,
+    StopReason,
+    TokenCallback,
+    common_prefix,
+)
 
 if TYPE_CHECKING:
     import mlx.nn as nn
@@ -29,35 +38,20 @@ if TYPE_CHECKING:
 
     from punie_runtime.base_model import BaseModel
 
-StopReason = Literal["eos", "stop_string", "max_tokens", "no_call"]
-TokenCallback = Callable[[str], None]
-TOOL_CALL_START = "<tool_call>"
-TOOL_CALL_END = "</tool_call>"
-END_TOKENS = ("<|im_end|>", "<|endoftext|>")
-
-
-@attrs.frozen
-class Generation(Reply):
-    """One greedy reply and what it cost, with its tokens and why generation stopped.
-
-    A `Reply` itself: evaluation keeps it as its steps' reply, nothing copied.
-    """
-
-    tokens: tuple[int, ...] = attrs.field(kw_only=True)
-    stop: StopReason = attrs.field(kw_only=True)
-    forward_passes: int = attrs.field(kw_only=True)
+__all__ = [
+    "END_TOKENS",
+    "TOOL_CALL_END",
+    "TOOL_CALL_START",
+    "Generation",
+    "Generator",
+    "StopReason",
+    "TokenCallback",
+    "find_draft",
+]
 
 
 def _item(token: mx.array) -> int:
     return cast(int, token.item())
-
-
-def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = min(len(a), len(b))
-    for i in range(n):
-        if a[i] != b[i]:
-            return i
-    return n
 
 
 def find_draft(
@@ -78,46 +72,7 @@ def find_draft(
     return []
 
 
-class _Text:
-    """Incremental detokenization with stop-string detection and per-token streaming."""
-
-    def __init__(
-        self, tokenizer: TokenizerWrapper, stops: Sequence[str], sink: TokenCallback | None
-    ):
-        self.detokenizer = tokenizer.detokenizer
-        self.stops = stops
-        self.sink = sink
-        self.emitted = 0
-        self.cut: int | None = None
-
-    def add(self, token: int) -> bool:
-        """Add a token; True once a stop string is complete."""
-        self.detokenizer.add_token(token)
-        text = self.detokenizer.text
-        for stop in self.stops:
-            index = text.find(stop, max(0, self.emitted - len(stop)))
-            if index >= 0:
-                self.cut = index + len(stop)
-                break
-        self._emit(text)
-        return self.cut is not None
-
-    def finish(self) -> str:
-        """The full text (cut after the stop string), flushing what was not streamed."""
-        self.detokenizer.finalize()
-        text = self.detokenizer.text
-        self._emit(text)
-        return text if self.cut is None else text[: self.cut]
-
-    def _emit(self, text: str) -> None:
-        end = len(text) if self.cut is None else self.cut
-        if end > self.emitted:
-            if self.sink is not None:
-                self.sink(text[self.emitted : end])
-            self.emitted = end
-
-
-class Generator:
+class Generator(GreedyChat):
     """Greedy chat generation with a model and tokenizer, reusing the KV cache between calls.
 
     Not thread-safe: one conversation at a time.
@@ -136,21 +91,14 @@ class Generator:
         prefill_step: int = 512,
         call_within: int | None = None,
     ) -> None:
+        super().__init__(
+            tokenizer, max_tokens=max_tokens, stop_strings=stop_strings, call_within=call_within
+        )
         self.model = model
-        self.tokenizer = tokenizer
-        self.max_tokens = max_tokens
         self.reuse_cache = reuse_cache
-        self.stop_strings = tuple(stop_strings)
         self.draft_tokens = draft_tokens
         self.draft_ngram = draft_ngram
         self.prefill_step = prefill_step
-        # Evaluation expects a tool call: a reply that has not started one after this many
-        # tokens is stopped ("no_call") instead of running to max_tokens.
-        self.call_within = call_within
-        vocab: Mapping[str, int] = tokenizer.vocab
-        self.stop_tokens = set(tokenizer.eos_token_ids) | {
-            vocab[token] for token in END_TOKENS if token in vocab
-        }
         self._cache: list[Any] = []
         self._cached: list[int] = []
 
@@ -167,22 +115,12 @@ class Generator:
         model, tokenizer = load_model(spec, adapter_path)
         return cls(model, tokenizer, **options)
 
-    def render(self, messages: Sequence[Mapping[str, str]]) -> list[int]:
-        """The prompt tokens for a conversation, ending with the assistant turn's header."""
-        text = self.tokenizer.apply_chat_template(
-            [dict(message) for message in messages], tokenize=False, add_generation_prompt=True
-        )
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
-
     def prefill(self, messages: Sequence[Mapping[str, str]]) -> float:
         """Put a conversation prefix (e.g. just the system message) in the cache; seconds taken.
 
         Later calls whose prompt starts with it skip its prefill.
         """
-        text = self.tokenizer.apply_chat_template(
-            [dict(message) for message in messages], tokenize=False, add_generation_prompt=False
-        )
-        tokens = list(self.tokenizer.encode(text, add_special_tokens=False))
+        tokens = self.render(messages, reply=False)
         start = time.perf_counter()
         try:
             reused = self._prepare_cache([*tokens, -1])  # keep all of it when already cached
@@ -198,38 +136,8 @@ class Generator:
         """Forget the cached prefix."""
         self._cache, self._cached = [], []
 
-    def generate(
-        self,
-        messages: Sequence[Mapping[str, str]],
-        *,
-        max_tokens: int | None = None,
-        on_token: TokenCallback | None = None,
-    ) -> Generation:
-        """The greedy assistant reply to `messages`, streamed piece by piece to `on_token`."""
-        return self.generate_tokens(self.render(messages), max_tokens=max_tokens, on_token=on_token)
-
-    def generate_tokens(
-        self,
-        prompt: Sequence[int],
-        *,
-        max_tokens: int | None = None,
-        on_token: TokenCallback | None = None,
-    ) -> Generation:
-        """The greedy continuation of a token prompt."""
-        if not prompt:
-            raise ValueError("empty prompt")
-        budget = self.max_tokens if max_tokens is None else max_tokens
-        if budget < 1:
-            raise ValueError(f"max_tokens must be at least 1, not {budget}")
-        try:
-            return self._generate(prompt, budget, on_token)
-        except BaseException:
-            # An interrupted step leaves the cache and its token record out of step.
-            self.reset()
-            raise
-
     def _generate(
-        self, prompt: Sequence[int], budget: int, on_token: TokenCallback | None
+        self, prompt: list[int], budget: int, on_token: TokenCallback | None
     ) -> Generation:
         start = time.perf_counter()
         reused = self._prepare_cache(prompt)
@@ -237,7 +145,7 @@ class Generator:
         first = mx.argmax(logits[-1:], axis=-1)
         mx.eval(first)
         prefill = time.perf_counter() - start
-        text = _Text(self.tokenizer, self.stop_strings, on_token)
+        text = ReplyText(self.tokenizer, self.stop_strings, on_token)
         start = time.perf_counter()
         if self.draft_tokens > 0:
             tokens, stop, passes = self._decode_drafting(list(prompt), first, budget, text)
@@ -264,7 +172,7 @@ class Generator:
             self._cache, self._cached = make_prompt_cache(self.model), []
             return 0
         # Keep at least the last prompt token to feed: its logits give the first reply token.
-        keep = min(_common_prefix(self._cached, prompt), len(prompt) - 1)
+        keep = min(common_prefix(self._cached, prompt), len(prompt) - 1)
         self._trim(len(self._cached) - keep)
         return keep
 
@@ -285,25 +193,8 @@ class Generator:
         assert logits is not None
         return logits
 
-    def _accept(self, token: int, tokens: list[int], text: _Text, budget: int) -> StopReason | None:
-        """Record one reply token; why generation stops after it, if it does."""
-        tokens.append(token)
-        if token in self.stop_tokens:
-            return "eos"
-        if text.add(token):
-            return "stop_string"
-        if len(tokens) >= budget:
-            return "max_tokens"
-        if (
-            self.call_within is not None
-            and len(tokens) >= self.call_within
-            and TOOL_CALL_START not in text.detokenizer.text
-        ):
-            return "no_call"
-        return None
-
     def _decode_plain(
-        self, first: mx.array, budget: int, text: _Text
+        self, first: mx.array, budget: int, text: ReplyText
     ) -> tuple[list[int], StopReason, int]:
         """One token per forward pass; the next pass is queued before the current token is read."""
         tokens: list[int] = []
@@ -328,7 +219,7 @@ class Generator:
             current = upcoming
 
     def _decode_drafting(
-        self, history: list[int], first: mx.array, budget: int, text: _Text
+        self, history: list[int], first: mx.array, budget: int, text: ReplyText
     ) -> tuple[list[int], StopReason, int]:
         """Prompt-lookup decoding: verify tokens copied from the conversation in one pass."""
         tokens: list[int] = []

@@ -19,15 +19,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from punie_runtime.generate import (
-    END_TOKENS,
+from punie_runtime.greedy_chat import (
     TOOL_CALL_END,
-    TOOL_CALL_START,
     Generation,
+    GreedyChat,
+    ReplyText,
     StopReason,
     TokenCallback,
-    _common_prefix,
-    _Text,
+    common_prefix,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +49,7 @@ def _llama_module() -> Any:
         ) from None
 
 
-class LlamaGenerator:
+class LlamaGenerator(GreedyChat):
     """Greedy chat generation from a GGUF file with llama.cpp, like `Generator`.
 
     Not thread-safe: one conversation at a time.
@@ -67,6 +66,9 @@ class LlamaGenerator:
         n_ctx: int = DEFAULT_CONTEXT,
         n_threads: int | None = None,
     ) -> None:
+        super().__init__(
+            tokenizer, max_tokens=max_tokens, stop_strings=stop_strings, call_within=call_within
+        )
         llama_cpp = _llama_module()
         threads = n_threads or os.cpu_count() or 1
         self.path = Path(gguf)
@@ -77,33 +79,15 @@ class LlamaGenerator:
             n_threads_batch=threads,
             verbose=False,
         )
-        self.tokenizer = tokenizer
-        self.max_tokens = max_tokens
-        self.stop_strings = tuple(stop_strings)
-        self.call_within = call_within
-        vocab: Mapping[str, int] = tokenizer.vocab
-        self.stop_tokens = set(tokenizer.eos_token_ids) | {
-            vocab[token] for token in END_TOKENS if token in vocab
-        }
-
-    def render(self, messages: Sequence[Mapping[str, str]]) -> list[int]:
-        """The prompt tokens for a conversation, ending with the assistant turn's header."""
-        text = self.tokenizer.apply_chat_template(
-            [dict(message) for message in messages], tokenize=False, add_generation_prompt=True
-        )
-        return list(self.tokenizer.encode(text, add_special_tokens=False))
 
     def _cached(self) -> list[int]:
         return [int(t) for t in self.llm.input_ids[: self.llm.n_tokens]]
 
     def prefill(self, messages: Sequence[Mapping[str, str]]) -> float:
         """Put a conversation prefix (e.g. just the system message) in the cache; seconds taken."""
-        text = self.tokenizer.apply_chat_template(
-            [dict(message) for message in messages], tokenize=False, add_generation_prompt=False
-        )
-        tokens = list(self.tokenizer.encode(text, add_special_tokens=False))
+        tokens = self.render(messages, reply=False)
         start = time.perf_counter()
-        keep = _common_prefix(self._cached(), tokens)
+        keep = common_prefix(self._cached(), tokens)
         self.llm.n_tokens = keep
         if keep < len(tokens):
             self.llm.eval(tokens[keep:])
@@ -113,41 +97,12 @@ class LlamaGenerator:
         """Forget the cached prefix."""
         self.llm.reset()
 
-    def generate(
-        self,
-        messages: Sequence[Mapping[str, str]],
-        *,
-        max_tokens: int | None = None,
-        on_token: TokenCallback | None = None,
-    ) -> Generation:
-        """The greedy assistant reply to `messages`, streamed piece by piece to `on_token`."""
-        return self.generate_tokens(self.render(messages), max_tokens=max_tokens, on_token=on_token)
-
-    def generate_tokens(
-        self,
-        prompt: Sequence[int],
-        *,
-        max_tokens: int | None = None,
-        on_token: TokenCallback | None = None,
-    ) -> Generation:
-        """The greedy continuation of a token prompt."""
-        if not prompt:
-            raise ValueError("empty prompt")
-        budget = self.max_tokens if max_tokens is None else max_tokens
-        if budget < 1:
-            raise ValueError(f"max_tokens must be at least 1, not {budget}")
-        try:
-            return self._generate(list(prompt), budget, on_token)
-        except BaseException:
-            self.reset()
-            raise
-
     def _generate(
         self, prompt: list[int], budget: int, on_token: TokenCallback | None
     ) -> Generation:
         start = time.perf_counter()
-        reused = min(_common_prefix(self._cached(), prompt), len(prompt) - 1)
-        text = _Text(self.tokenizer, self.stop_strings, on_token)
+        reused = min(common_prefix(self._cached(), prompt), len(prompt) - 1)
+        text = ReplyText(self.tokenizer, self.stop_strings, on_token)
         tokens: list[int] = []
         stop: StopReason = "max_tokens"
         first_at: float | None = None
@@ -177,20 +132,3 @@ class LlamaGenerator:
             stop=stop,
             forward_passes=len(tokens),
         )
-
-    def _accept(self, token: int, tokens: list[int], text: _Text, budget: int) -> StopReason | None:
-        """Record one reply token; why generation stops after it, if it does."""
-        tokens.append(token)
-        if token in self.stop_tokens:
-            return "eos"
-        if text.add(token):
-            return "stop_string"
-        if len(tokens) >= budget:
-            return "max_tokens"
-        if (
-            self.call_within is not None
-            and len(tokens) >= self.call_within
-            and TOOL_CALL_START not in text.detokenizer.text
-        ):
-            return "no_call"
-        return None

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from punie_runtime.base_model import load_model
-from punie_runtime.generate import TOOL_CALL_END, Generator, _Text, find_draft
+from punie_runtime.generate import TOOL_CALL_END, Generator, find_draft
+from punie_runtime.greedy_chat import ReplyText
 
 SYSTEM = (
     "You are Punie, a coding assistant. To act, reply with one tool call:\n"
@@ -158,7 +159,7 @@ def test_tool_call_end_stops_text(loaded: tuple[Any, Any]) -> None:
     _, tokenizer = loaded
     ids = tokenizer.encode('<tool_call>print("x")</tool_call>\nmore', add_special_tokens=False)
     pieces: list[str] = []
-    text = _Text(tokenizer, (TOOL_CALL_END,), pieces.append)
+    text = ReplyText(tokenizer, (TOOL_CALL_END,), pieces.append)
     stopped_at = next(i for i, token in enumerate(ids) if text.add(token))
     assert text.finish() == '<tool_call>print("x")</tool_call>'
     assert tokenizer.decode(ids[: stopped_at + 1]).rstrip().endswith(TOOL_CALL_END)
