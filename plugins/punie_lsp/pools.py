@@ -7,6 +7,7 @@ loading templates costs nothing. Lines and columns are 1-based and point at the 
 from __future__ import annotations
 
 import attrs
+from punie_validation.sample_project import MODULE_FILES
 
 FIXTURE = "sample_project"
 
@@ -80,12 +81,7 @@ DEFINITIONS = (
 )
 
 MODULES = (
-    "inventory/models.py",
-    "inventory/warehouse.py",
-    "inventory/orders.py",
-    "inventory/pricing.py",
-    "inventory/reports.py",
-    "inventory/storage.py",
+    *MODULE_FILES,
     "tests/conftest.py",
     "tests/test_orders.py",
 )

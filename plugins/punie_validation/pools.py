@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+from punie_validation.sample_project import MODULE_FILES
+
 FIXTURE = "sample_project"
 
 
 def pools() -> dict[str, object]:
     """The Jinja context of the validation templates."""
     return {
-        "module_files": [
-            "inventory/models.py",
-            "inventory/warehouse.py",
-            "inventory/orders.py",
-            "inventory/pricing.py",
-            "inventory/reports.py",
-            "inventory/storage.py",
-        ],
+        "module_files": list(MODULE_FILES),
         "packages": ["inventory", "."],
         "test_files": [
             "tests/test_models.py",

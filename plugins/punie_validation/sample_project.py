@@ -45,6 +45,15 @@ import attrs
 
 FIXTURE_DIR = Path(__file__).parent / "fixtures" / "sample_project"
 HEAD_COMMIT = "8d013503732632b94d2e6bebd0f212ec53faa3ef"
+MODULE_FILES = (
+    "inventory/models.py",
+    "inventory/warehouse.py",
+    "inventory/orders.py",
+    "inventory/pricing.py",
+    "inventory/reports.py",
+    "inventory/storage.py",
+)
+"""The package's modules with code (no ``__init__``), in the order templates draw from."""
 
 _LOW_STOCK = '''
     def low_stock(self, threshold: int = 5) -> list[Product]:
