@@ -2,7 +2,8 @@
 
 Both give greedy replies through the same interface (`Generator`, `LlamaGenerator`: `prefill`,
 `generate`, `reset`) and a `Generation` with the same timings. ``auto`` takes llama.cpp when
-llama-cpp-python is installed (the optional ``llama`` extra) and mlx otherwise. For llama.cpp
+llama-cpp-python is installed (the optional ``llama`` extra) and runs a batch here (checked
+once per process in a child), and mlx otherwise. For llama.cpp
 a trained adapter is fused and exported as a GGUF of `gguf_type` (`gguf_export`), once per
 adapter and type (the file is kept beside the adapter); a base model runs from its own GGUF
 file. `bench/generate.py --llama` measures each engine's speed and whether its greedy tool
@@ -11,7 +12,10 @@ calls are those of the mlx path; the default type is the fastest one that kept t
 
 from __future__ import annotations
 
+import functools
 import importlib
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -29,6 +33,18 @@ DEFAULT_GGUF_TYPE = "q8_0"
 """The GGUF type llama.cpp answers from when a trained adapter is exported for it."""
 
 
+LLAMA_BUILD_HINT = (
+    "rebuild it without AMX, e.g. CMAKE_ARGS='-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_AVX512=ON "
+    "-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF' .venv/bin/pip install --force-reinstall "
+    "--no-cache-dir --no-deps 'llama-cpp-python>=0.3'"
+)
+_PROBE = (
+    "import sys, llama_cpp\n"
+    "llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=64, verbose=False)\n"
+    "llm.eval([1] * 16)\n"
+)
+
+
 def llama_available() -> bool:
     """Whether llama-cpp-python can be imported here."""
     try:
@@ -36,6 +52,28 @@ def llama_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+def llama_runs() -> bool:
+    """Whether llama-cpp-python is installed and runs a batch on this CPU.
+
+    A build made with ``-march=native`` on a machine whose CPU lists AMX but whose kernel
+    does not grant it (some VMs) dies with a protection fault on the first quantized batch;
+    ``auto`` must not pick it.
+    """
+    return llama_available() and _batch_runs()
+
+
+@functools.cache
+def _batch_runs() -> bool:
+    """One quantized batch through llama.cpp in a child process (a crash stays there)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(embedded_gguf_path())],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode == 0
 
 
 def llama_version() -> str:
@@ -85,8 +123,10 @@ def choose_engine(requested: str, gguf_type: str = DEFAULT_GGUF_TYPE) -> Engine:
         raise ValueError(
             "--engine llama needs llama-cpp-python: .venv/bin/pip install 'llama-cpp-python>=0.3'"
         )
+    if requested == "llama" and not llama_runs():
+        raise ValueError(f"llama-cpp-python crashes on this machine: {LLAMA_BUILD_HINT}")
     if requested == "auto":
-        requested = "llama" if llama_available() else "mlx"
+        requested = "llama" if llama_runs() else "mlx"
     return Engine(requested, gguf_type)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import attrs
 
 from punie_eval.evaluate import DEFAULT_MAX_TOKENS
-from punie_runtime.engines import llama_available
+from punie_runtime.engines import choose_engine
 from punie_train.config import ConfigError, TrainConfig
 from punie_train.config_file import cli_overrides, load_config
 
@@ -49,11 +49,11 @@ class RunOptions:
             raise UserError(f"--eval-limit must be at least 1, got {args.eval_limit}")
         if args.eval_max_tokens is not None and args.eval_max_tokens < 1:
             raise UserError(f"--eval-max-tokens must be at least 1, got {args.eval_max_tokens}")
-        if args.engine == "llama" and not llama_available():
-            raise UserError(
-                "--engine llama needs llama-cpp-python: "
-                ".venv/bin/pip install 'llama-cpp-python>=0.3'"
-            )
+        if args.engine == "llama":  # checked now, not after an hour of training
+            try:
+                choose_engine(args.engine)
+            except ValueError as error:
+                raise UserError(str(error)) from None
         skip_train = args.skip_train or args.adapter is not None
         if skip_train and args.resume:
             raise UserError("--resume continues training; it cannot go with --skip-train/--adapter")

@@ -45,6 +45,21 @@ def test_auto_is_llama_when_installed() -> None:
     assert "base GGUF" in engine.describe(None)
 
 
+def test_a_llama_build_that_crashes_here_is_never_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When llama.cpp cannot run a batch on this CPU, auto is mlx and llama says how to fix it."""
+    pytest.importorskip("llama_cpp")
+    monkeypatch.setattr(engines, "_batch_runs", lambda: False)
+    assert choose_engine("auto") == Engine("mlx")
+    with pytest.raises(ValueError, match="crashes on this machine: rebuild it without AMX"):
+        choose_engine("llama")
+
+
+def test_the_installed_llama_build_runs_a_batch() -> None:
+    """The child-process probe passes for a working build (this machine's, when installed)."""
+    pytest.importorskip("llama_cpp")
+    assert engines.llama_runs()
+
+
 def test_unknown_engine_is_one_line() -> None:
     """A name that is not an engine lists the ones there are."""
     with pytest.raises(ValueError, match="unknown engine 'vllm': choose one of auto, mlx, llama"):
