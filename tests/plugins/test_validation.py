@@ -87,6 +87,17 @@ for e in r.errors:
     assert "inventory/reports.py:17:17 warning redundant-cast" in lines
 
 
+def test_typecheck_ignores_our_pythonpath(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's PYTHONPATH (here: this checkout, whose own tests/ package shadows the
+    fixture's) does not reach ty: the same one error and one warning."""
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", f"{root}{os.pathsep}{root / 'plugins'}")
+    lines = run(sandbox, 'r = typecheck(".")\nprint(r.error_count, r.warning_count)\n')
+    assert lines[0] == "1 1"
+
+
 def test_typecheck_agrees_with_ty_concise(project: Path, sandbox: Sandbox) -> None:
     """The gitlab-format reading gives the same diagnostics as ty's concise output."""
     ty = find_program("ty")
