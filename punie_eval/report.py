@@ -197,6 +197,13 @@ def render_markdown(report: RunReport) -> str:
             f"adapter `{t.best_adapter_path}`",
             f"- final losses: train {_loss(t.final_train_loss)}, val {_loss(t.final_val_loss)}",
         ]
+    answered = [
+        (label, e.engine) for label, e in (("base", report.base), ("trained", report.trained)) if e
+    ]
+    if answered:
+        lines.append(
+            "- answered by: " + "; ".join(f"{label} {engine}" for label, engine in answered)
+        )
     lines.append("")
     header, rows = comparison_rows(report)
     lines += ["## Base vs trained", "", *_table(header, rows), ""]

@@ -189,6 +189,12 @@ def test_markdown_has_the_training_lines(report):
     assert "- final losses: train 1.800, val 1.700" in text
 
 
+def test_markdown_says_which_engine_answered(report):
+    """Each evaluation's engine is named (reports from before engines say mlx)."""
+    md = render_markdown(report)
+    assert "- answered by: base mlx (float32); trained mlx (float32)" in md
+
+
 def test_markdown_has_the_comparison_table(report):
     """report.md has a row per category and overall with base and trained strict rates."""
     text = render_markdown(report)
