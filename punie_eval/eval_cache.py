@@ -27,6 +27,7 @@ import attrs
 
 from punie_eval.eval_results import EvalResult
 from punie_runtime.base_model import BaseModel, cache_root
+from punie_runtime.engines import MLX_ENGINE
 from punie_tools import EvalQuery, Registry
 from punie_tools.atomic import write_text
 from punie_tools.prompt import system_prompt
@@ -86,7 +87,7 @@ def base_eval_key(
     registry: Registry,
     queries: Sequence[EvalQuery],
     max_tokens: int,
-    engine: str = "mlx (float32)",
+    engine: str = MLX_ENGINE,
 ) -> str:
     """The cache key of evaluating `model` (no adapter) on `queries` (see the module docstring).
 

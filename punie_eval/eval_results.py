@@ -12,6 +12,7 @@ import attrs
 
 from punie_eval.first_call import NO_TOOL
 from punie_eval.scoring import KEYWORD_PASS
+from punie_runtime.engines import MLX_ENGINE
 from punie_runtime.reply import Reply
 
 RUNGS: tuple[str, ...] = ("parsed", "type_checked", "ran", "tools_called", "args_right")
@@ -233,7 +234,7 @@ class EvalResult:
     seconds: float = 0.0
     max_tokens: int = 0
     system_prefill_s: float = 0.0
-    engine: str = "mlx (float32)"
+    engine: str = MLX_ENGINE
     """What answered (`punie_runtime.engines.Engine.describe`); reports before engines: mlx."""
 
     @classmethod

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 ENGINES: tuple[str, ...] = ("auto", "mlx", "llama")
 """What `--engine` accepts."""
+MLX_ENGINE = "mlx (float32)"
+"""How the mlx engine describes itself (and what evaluations from before engines used)."""
 DEFAULT_GGUF_TYPE = "q8_0"
 """The GGUF type llama.cpp answers from when a trained adapter is exported for it."""
 
@@ -110,7 +112,7 @@ class Engine:
     def describe(self, adapter: Path | None = None) -> str:
         """One line for the console and the report, e.g. ``llama.cpp 0.3.36 (q8_0 GGUF)``."""
         if self.name == "mlx":
-            return "mlx (float32)"
+            return MLX_ENGINE
         weights = f"{self.gguf_type} GGUF" if adapter is not None else "the base GGUF"
         return f"llama.cpp {llama_version()} ({weights})"
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import overload
 
+from punie_runtime.engines import ENGINES
 from punie_tools.registry import Registry, RegistryError
 from punie_tools.workspace import Workspace, WorkspaceError
 
@@ -28,7 +29,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--engine",
-        choices=("auto", "mlx", "llama"),
+        choices=ENGINES,
         default="auto",
         help="what answers: llama.cpp on the adapter fused into a GGUF (needs llama-cpp-python),"
         " mlx on the float32 model, or auto: llama.cpp when installed, else mlx (default: auto)",

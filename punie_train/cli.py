@@ -15,6 +15,7 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from punie_runtime.blas import ensure_fast_blas
+from punie_runtime.engines import ENGINES
 from punie_train.config_file import add_arguments
 
 DESCRIPTION = """\
@@ -122,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument(
         "--engine",
-        choices=("auto", "mlx", "llama"),
+        choices=ENGINES,
         default="auto",
         help="what answers the eval queries: llama.cpp on the trained adapter fused into a "
         "Q8_0 GGUF (kept beside the adapter) and on the base GGUF, needs llama-cpp-python; "
