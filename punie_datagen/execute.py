@@ -20,13 +20,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Any
 
 import attrs
 
 from punie_datagen.example import Example, Message, Rejection
 from punie_datagen.plan import Job
 from punie_datagen.render import (
-    RenderSession,
     TemplateError,
     clean_code,
     clean_text,
@@ -90,16 +90,22 @@ def _run(job: Job, ctx: Context) -> Example:
     tools = ctx.registry.tools()
     codes: list[str] = []
     outputs: list[str] = []
+    returned: list[Any] = []  # every tool value so far, in call order
+    last: Any = None  # the last value the latest code block's tools returned
     with tempfile.TemporaryDirectory(prefix="punie-datagen-") as tmp:
         with Workspace(fixture.materialize(Path(tmp) / "run1")) as ws:
             sandbox = Sandbox(tools, ws)
             for block in session.code_blocks():
-                code = first.code if block == "code" else _follow_up(session, block, outputs)
+                seen = _seen(outputs, returned, last)
+                code = first.code if block == "code" else clean_code(session.block(block, **seen))
                 if not code:
                     break
                 codes.append(code)
-                outputs.append(_reply(sandbox.run(code), len(codes)))
-        answer = clean_text(session.block("answer", output=outputs[-1], outputs=list(outputs)))
+                run = sandbox.run(code)
+                outputs.append(_reply(run, len(codes)))
+                returned += run.values
+                last = run.values[-1] if run.values else None
+        answer = clean_text(session.block("answer", **_seen(outputs, returned, last)))
         if not answer:
             raise Reject("render", "the answer block rendered empty")
         with Workspace(fixture.materialize(Path(tmp) / "run2")) as ws:
@@ -122,8 +128,18 @@ def _run(job: Job, ctx: Context) -> Example:
     return Example(job.id, "generated", tuple(messages))
 
 
-def _follow_up(session: RenderSession, block: str, outputs: list[str]) -> str:
-    return clean_code(session.block(block, output=outputs[-1], outputs=list(outputs)))
+def _seen(outputs: list[str], returned: list[Any], last: Any) -> dict[str, Any]:
+    """What a block rendered after code ran may read: the printed replies and the tools' values.
+
+    ``output``/``outputs``: the latest reply and all of them; ``result``: the value the latest
+    block's last tool call returned (None if it called none); ``results``: every value so far.
+    """
+    return {
+        "output": outputs[-1] if outputs else "",
+        "outputs": list(outputs),
+        "result": last,
+        "results": list(returned),
+    }
 
 
 def _reply(result: RunResult, n: int) -> str:

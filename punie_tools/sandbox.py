@@ -40,6 +40,8 @@ class RunResult:
     tool_calls: tuple[str, ...] = ()
     seconds: float = 0.0
     type_errors: str | None = None
+    values: tuple[Any, ...] = attrs.field(default=(), eq=False, repr=False)
+    """What each tool call returned, in call order, as the tool gave it (not the sandbox's copy)."""
 
     @property
     def ok(self) -> bool:
@@ -135,7 +137,8 @@ class Sandbox:
         if problem is not None:
             return RunResult(output="", error=problem, seconds=time.perf_counter() - started)
         calls: list[str] = []
-        lookup = {name: self._bind(spec, calls) for name, spec in self.tools.items()}
+        values: list[Any] = []
+        lookup = {name: self._bind(spec, calls, values) for name, spec in self.tools.items()}
         out = monty.CollectString()
         error: str | None = None
         type_errors: str | None = None
@@ -173,9 +176,10 @@ class Sandbox:
             tool_calls=tuple(calls),
             seconds=time.perf_counter() - started,
             type_errors=type_errors,
+            values=tuple(values),
         )
 
-    def _bind(self, spec: ToolSpec, calls: list[str]) -> Callable[..., Any]:
+    def _bind(self, spec: ToolSpec, calls: list[str], values: list[Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
             if len(calls) >= self.limits.tool_calls:
                 raise ToolCallLimitError(
@@ -190,9 +194,11 @@ class Sandbox:
             for name in spec.injected:
                 bound[name] = self.workspace
             try:
-                return to_sandbox(spec.function(**bound))
+                value = spec.function(**bound)
             except WorkspaceError as exc:
                 raise PermissionError(str(exc)) from None
+            values.append(value)
+            return to_sandbox(value)
 
         call.__name__ = spec.name
         return call

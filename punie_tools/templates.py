@@ -18,8 +18,10 @@ class ExampleTemplate:
     """A Jinja template that renders a user query and the Code Mode code answering it.
 
     Blocks, rendered in order: ``query``, optional ``preamble``, ``code``, optional
-    ``code_2``/``code_3`` (follow-up calls that see ``output`` and ``outputs``), and
-    ``answer`` (sees the real captured ``output``). ``context`` holds the pools the
+    ``code_2``/``code_3`` (follow-up calls), and ``answer``. The blocks after code ran see
+    what it gave: ``output`` (the latest printed reply), ``outputs`` (every reply),
+    ``result`` (the value the latest block's last tool call returned, None if none) and
+    ``results`` (every tool value so far, in call order). ``context`` holds the pools the
     template draws from with ``choice``/``sample``/``randint``.
     """
 

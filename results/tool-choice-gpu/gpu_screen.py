@@ -71,7 +71,20 @@ RUN2: dict[str, dict[str, Any]] = {
     "turns-add-x2": {"mix": "add", "file": "mix_turn.npz", "updates": 160, "probe_every": 40},
 }
 """Run 2 (run2/): call examples cut after the whole calling turn, and budgets between 80 and 240."""
-RUNS = {"run1": RUN1, "run2": RUN2}
+DEFAULT_NOW: dict[str, Any] = {
+    "per_update": 8, "updates": 160, "weighting": "turn_call3", "probe_every": 40,
+}  # fmt: skip
+RUN3: dict[str, dict[str, Any]] = {
+    "long-code": {**DEFAULT_NOW, "file": "mix_long.npz"},
+    "short-code": {**DEFAULT_NOW, "file": "mix_short.npz"},
+    "short-code-turns": {**DEFAULT_NOW, "file": "mix_short_turn.npz"},
+    "short-code-x0.75": {**DEFAULT_NOW, "file": "mix_short.npz", "updates": 120, "probe_every": 40},
+}
+"""Run 3 (run3/): the templates' long code against the short code (issue 13), the default recipe
+of 2026-11-26 (160 updates of 8, calling turns x3), both probed on the short data's valid split;
+the final probe decodes 160 tokens and keeps the replies for a type check on the CPU."""
+RUNS = {"run1": RUN1, "run2": RUN2, "run3": RUN3}
+FINAL_TOKENS = 160
 
 
 class Mix:
@@ -98,7 +111,13 @@ class Mix:
 
 
 def probe(
-    model: Llama, prompts: list[np.ndarray], names: list[str], tok: Any, device: str
+    model: Llama,
+    prompts: list[np.ndarray],
+    names: list[str],
+    tok: Any,
+    device: str,
+    steps: int = 40,
+    texts: list[str] | None = None,
 ) -> list[str]:
     chosen = []
     SAMPLES.clear()
@@ -123,7 +142,7 @@ def probe(
             out = []
             nxt = (h[:, -1] @ model.embed.T).argmax(-1)
             last = pos[:, -1]
-            for _ in range(40):
+            for _ in range(steps):
                 out.append(nxt)
                 last = last + 1
                 valid = torch.cat([valid, torch.ones(b, 1, dtype=torch.bool, device=device)], 1)
@@ -132,6 +151,8 @@ def probe(
             gen = torch.stack(out, 1).cpu().numpy()
             for row in gen:
                 text = tok.decode(row.tolist(), skip_special_tokens=False)
+                if texts is not None:
+                    texts.append(text)
                 if len(SAMPLES) < 3:
                     SAMPLES.append(text[:100])
                 pick = "(none)"
@@ -155,6 +176,7 @@ def train(
     device: str,
     out: Path,
     micro: int,
+    run: str = "run1",
 ) -> None:
     k = {**BASE, **knobs}
     torch.manual_seed(0)
@@ -201,7 +223,9 @@ def train(
         opt.step(lr_at(update, k["lr"], k["updates"], k["warmup"]))
         done = update + 1
         if done % k["probe_every"] == 0 or done == k["updates"]:
-            chosen = probe(model, prompts, names, tok, device)
+            final = done == k["updates"] and run == "run3"
+            texts: list[str] = []
+            chosen = probe(model, prompts, names, tok, device, FINAL_TOKENS if final else 40, texts)
             hits = np.array([c == e for c, e in zip(chosen, expected, strict=True)])
             per_tool: dict[str, list[bool]] = {}
             for e, h_ in zip(expected, hits, strict=True):
@@ -219,7 +243,10 @@ def train(
                     "worst": worst,
                 }
             )
-            print(name, json.dumps(curve[-1]), flush=True)
+            if final:
+                curve[-1]["texts"] = texts
+            shown = {k: v for k, v in curve[-1].items() if k != "texts"}
+            print(name, json.dumps(shown), flush=True)
     row = {"name": name, "knobs": k, "curve": curve}
     with (out / "results.jsonl").open("a") as f:
         f.write(json.dumps(row) + "\n")
@@ -262,7 +289,7 @@ def main() -> None:
         if a.updates:
             knobs = {**knobs, "updates": a.updates, "probe_every": a.updates}
         mix = mixes[{**BASE, **knobs}["file"]]
-        train(name, knobs, weights, mix, pz, tok, a.device, a.out, a.micro)
+        train(name, knobs, weights, mix, pz, tok, a.device, a.out, a.micro, a.run)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ each loss weighting, its first tool, whether it is a whole chat) and `.gpu/probe
 prompt tokens of the valid split's tool decisions up to the start of a Code Mode call).
 
     python results/tool-choice-gpu/prepare.py [--data data/phase33] [--out .gpu]
+        [--probe-from DIR] [--mix-name mix.npz]
+
+`--probe-from` draws the probe requests from another dataset's valid split (to compare two
+datasets on the same requests); training chats whose first request is one of them are left out.
 """
 
 from __future__ import annotations
@@ -63,12 +67,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(".gpu"))
     parser.add_argument("--probe", type=int, default=256)
     parser.add_argument("--call-cut", default="line", choices=("line", "turn"))
+    parser.add_argument("--probe-from", type=Path, default=None, help="valid split's dataset")
+    parser.add_argument("--mix-name", default=None, help="file name of the mix (default by cut)")
     args = parser.parse_args()
+    probe_from = args.probe_from or args.data
     args.out.mkdir(parents=True, exist_ok=True)
     registry = Registry.load()
     names = [s.name for s in registry.tools()]
     _, tokenizer = load_model(BaseModel.parse("default"))
     chats = read_chat_jsonl(args.data / "train.jsonl")
+    valid = read_chat_jsonl(probe_from / "valid.jsonl")
+    held = {d.query for d in probe_decisions(valid, names, limit=args.probe, seed=0)}
+    first_query = [next(m["content"] for m in c if m["role"] == "user") for c in chats]
+    dropped = sum(q in held for q in first_query)
+    chats = [c for c, q in zip(chats, first_query, strict=True) if q not in held]
     tokens, offsets, tpos, toff = [], [0], [], [0]
     weights: dict[str, list[np.ndarray]] = {k: [] for k in WEIGHTINGS}
     keys, full, chat_index = [], [], []
@@ -125,11 +137,10 @@ def main() -> None:
         "chat": np.array(chat_index, dtype=np.int32),
     }
     arrays |= {f"w_{k}": np.concatenate(v) for k, v in weights.items()}
-    name = "mix.npz" if args.call_cut == "line" else f"mix_{args.call_cut}.npz"
+    name = args.mix_name or ("mix.npz" if args.call_cut == "line" else f"mix_{args.call_cut}.npz")
     np.savez_compressed(args.out / name, **arrays)
     system = system_prompt(registry.tools())
     prefix = list(tokenizer.encode(CALL_PREFIX, add_special_tokens=False))
-    valid = read_chat_jsonl(args.data / "valid.jsonl")
     decisions = probe_decisions(valid, names, limit=args.probe, seed=0)
     small = {(d.query, d.tool) for d in probe_decisions(valid, names, limit=64, seed=0)}
     prompts, poff, expected, in64 = [], [0], [], []
@@ -159,6 +170,8 @@ def main() -> None:
         json.dumps(
             {
                 "examples": len(keys),
+                "tokens": int(offsets[-1]),
+                "dropped_for_probe": dropped,
                 "full": int(sum(full)),
                 "probe": len(expected),
                 "in64": int(sum(in64)),

@@ -76,6 +76,16 @@ def test_repr_of_result_is_shown(sandbox: Sandbox) -> None:
     assert result.reply == "Line(number=1, text='x = 1')"
 
 
+def test_values_are_what_the_tools_returned(sandbox: Sandbox) -> None:
+    """A run keeps each tool call's own return value, in call order, beside the printed text."""
+    result = sandbox.run('print(read_lines("a.py").success)\nwrite_text("b.py", "z = 3")')
+    assert result.ok
+    first, second = result.values
+    assert isinstance(first, ReadResult)
+    assert first.lines == [Line(1, "x = 1"), Line(2, "y = 2")]
+    assert second == "ok"
+
+
 @pytest.mark.parametrize(
     ("code", "expected"),
     [

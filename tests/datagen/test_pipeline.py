@@ -145,6 +145,35 @@ def test_failing_silent_and_unstable_code_is_rejected(
     assert manifest.sources["generated"]["kept"] == 0
 
 
+def test_blocks_after_code_read_the_tools_values(
+    options: DatagenOptions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Follow-up and answer blocks see ``result`` (the latest block's last value) and
+    ``results`` (every value so far), the tools' own objects, not the printed text."""
+    template = (
+        "{% block query %}Words in a.txt and b.txt, take {{ randint(1, 99) }}?{% endblock %}"
+        '{% block code %}print(count_words("a.txt"))\nprint(count_words("b.txt").words)'
+        "{% endblock %}"
+        '{% block code_2 %}print(count_words("{{ result.path }}").lines){% endblock %}'
+        '{% block answer %}{{ results | map(attribute="words") | join(",") }} '
+        "{{ result.path }} {{ result.lines }}{% endblock %}"
+    )
+    plugins = tmp_path / "values"
+    write_plugin(plugins, {"values": template})
+    monkeypatch.setenv("PUNIE_PLUGIN_PATH", str(plugins))
+    manifest = build(options, per_tool=3)
+    assert manifest.sources["generated"]["kept"] >= 1
+    chats = [x["messages"] for x in lines(options.out) if "take" in x["messages"][1]["content"]]
+    assert chats
+    for messages in chats:
+        first = parse_tool_response(messages[3]["content"]) or ""
+        second = parse_tool_response(messages[5]["content"]) or ""
+        a_words = first.split("words=")[1].split(",")[0]
+        b_words = first.splitlines()[-1]
+        assert messages[4]["content"].count('count_words("b.txt")') == 1
+        assert messages[-1]["content"] == f"{a_words},{b_words},{b_words} b.txt {second}"
+
+
 def test_dropin_plugin_tool_shows_up_in_generated_data(
     options: DatagenOptions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
