@@ -20,13 +20,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
 
 import attrs
 
 from punie_datagen.example import Example, Message, Rejection
 from punie_datagen.plan import Job
 from punie_datagen.render import (
+    RanSoFar,
     TemplateError,
     clean_code,
     clean_text,
@@ -89,23 +89,20 @@ def _run(job: Job, ctx: Context) -> Example:
     fixture = ctx.registry.fixture(template.fixture)
     tools = ctx.registry.tools()
     codes: list[str] = []
-    outputs: list[str] = []
-    returned: list[Any] = []  # every tool value so far, in call order
-    last: Any = None  # the last value the latest code block's tools returned
+    ran = RanSoFar()
     with tempfile.TemporaryDirectory(prefix="punie-datagen-") as tmp:
         with Workspace(fixture.materialize(Path(tmp) / "run1")) as ws:
             sandbox = Sandbox(tools, ws)
             for block in session.code_blocks():
-                seen = _seen(outputs, returned, last)
-                code = first.code if block == "code" else clean_code(session.block(block, **seen))
+                later = block != "code"
+                code = clean_code(session.block(block, **ran.context())) if later else first.code
                 if not code:
                     break
                 codes.append(code)
                 run = sandbox.run(code)
-                outputs.append(_reply(run, len(codes)))
-                returned += run.values
-                last = run.values[-1] if run.values else None
-        answer = clean_text(session.block("answer", **_seen(outputs, returned, last)))
+                ran.add(_reply(run, len(codes)), run.values)
+        answer = clean_text(session.block("answer", **ran.context()))
+        outputs = ran.outputs
         if not answer:
             raise Reject("render", "the answer block rendered empty")
         with Workspace(fixture.materialize(Path(tmp) / "run2")) as ws:
@@ -126,20 +123,6 @@ def _run(job: Job, ctx: Context) -> Example:
         messages += [Message("assistant", call), Message("user", format_tool_response(output))]
     messages.append(Message("assistant", answer))
     return Example(job.id, "generated", tuple(messages))
-
-
-def _seen(outputs: list[str], returned: list[Any], last: Any) -> dict[str, Any]:
-    """What a block rendered after code ran may read: the printed replies and the tools' values.
-
-    ``output``/``outputs``: the latest reply and all of them; ``result``: the value the latest
-    block's last tool call returned (None if it called none); ``results``: every value so far.
-    """
-    return {
-        "output": outputs[-1] if outputs else "",
-        "outputs": list(outputs),
-        "result": last,
-        "results": list(returned),
-    }
 
 
 def _reply(result: RunResult, n: int) -> str:

@@ -13,6 +13,7 @@ import random
 import re
 import textwrap
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import attrs
 import jinja2
@@ -121,6 +122,37 @@ def clean_code(text: str) -> str:
     """A rendered code block: dedented, trailing spaces and blank edge lines removed."""
     lines = [line.rstrip() for line in textwrap.dedent(text).splitlines()]
     return "\n".join(lines).strip("\n")
+
+
+@attrs.define
+class RanSoFar:
+    """What the code blocks of one rendering gave so far, as the blocks after them see it."""
+
+    outputs: list[str] = attrs.field(factory=list)
+    values: list[Any] = attrs.field(factory=list)
+    last: Any = None
+
+    def add(self, reply: str, values: tuple[Any, ...]) -> None:
+        """Record one block's printed reply and its tools' return values (call order)."""
+        self.outputs.append(reply)
+        self.values += values
+        self.last = values[-1] if values else None
+
+    def context(self) -> dict[str, Any]:
+        """The names a later block may read.
+
+        ``output``/``outputs``: the latest printed reply and all of them; ``result``: the value
+        the latest block's last tool call returned (None if it called none); ``results``:
+        every value so far. Empty before any block ran.
+        """
+        if not self.outputs:
+            return {}
+        return {
+            "output": self.outputs[-1],
+            "outputs": list(self.outputs),
+            "result": self.last,
+            "results": list(self.values),
+        }
 
 
 @attrs.frozen

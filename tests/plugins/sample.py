@@ -8,7 +8,7 @@ from types import ModuleType
 import punie_cst
 import punie_validation
 
-from punie_datagen.render import RenderSession, clean_code, clean_text
+from punie_datagen.render import RanSoFar, RenderSession, clean_code, clean_text
 from punie_tools import Sandbox, Workspace
 
 PLUGINS: dict[str, ModuleType] = {"validation": punie_validation, "cst": punie_cst}
@@ -33,20 +33,19 @@ def render_and_run(
     for index in indexes:
         session = RenderSession(template, 20260101, index)
         copy = materialize(tmp_path / f"{template_name}-{index}")
-        outputs: list[str] = []
+        ran = RanSoFar()
         with Workspace(copy) as ws:
             sandbox = Sandbox(module.punie_tools(), ws)
             for block in session.code_blocks():
-                values = {"output": outputs[-1], "outputs": list(outputs)} if outputs else {}
-                code = clean_code(session.block(block, **values))
+                code = clean_code(session.block(block, **ran.context()))
                 if not code:
                     break
                 result = sandbox.run(code)
                 assert result.ok, f"{template_name} #{index} {block}: {result.error}\n{code}"
                 assert result.output.strip(), f"{template_name} #{index} {block} printed nothing"
-                outputs.append(result.reply)
+                ran.add(result.reply, result.values)
         assert clean_text(session.block("query"))
-        answer = clean_text(session.block("answer", output=outputs[-1], outputs=outputs))
+        answer = clean_text(session.block("answer", **ran.context()))
         assert answer, f"{template_name} #{index}: empty answer"
         answers.append(answer)
     return answers

@@ -16,7 +16,7 @@ import pytest
 from punie_lsp.pools import DEFINITIONS, USES, Site
 from punie_lsp.tools import lsp_session
 
-from punie_datagen.render import RenderSession, clean_code, clean_text
+from punie_datagen.render import RanSoFar, RenderSession, clean_code, clean_text
 from punie_tools import ExampleTemplate, Registry, Sandbox, ToolSpec, Workspace
 
 FIXTURE = "sample_project"
@@ -403,17 +403,16 @@ def _render(template: ExampleTemplate, sandbox: Sandbox, seed: int) -> tuple[lis
     """Render one example the way punie_datagen does: code blocks run for real."""
     session = RenderSession(template, seed, 0)
     assert clean_text(session.block("query"))
-    outputs: list[str] = []
+    ran = RanSoFar()
     for name in session.code_blocks():
-        values = {"output": outputs[-1], "outputs": list(outputs)} if outputs else {}
-        code = clean_code(session.block(name, **values))
+        code = clean_code(session.block(name, **ran.context()))
         if not code:
             break
         result = sandbox.run(code)
         assert result.error is None, f"{name}:\n{code}\n{result.error}"
-        outputs.append(result.reply)
-    answer = clean_text(session.block("answer", output=outputs[-1], outputs=list(outputs)))
-    return outputs, answer
+        ran.add(result.reply, result.values)
+    answer = clean_text(session.block("answer", **ran.context()))
+    return ran.outputs, answer
 
 
 @pytest.mark.parametrize("seed", range(3))
