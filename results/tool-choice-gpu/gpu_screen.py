@@ -29,6 +29,15 @@ sys.path.insert(0, str(HERE))
 
 from replica import Llama, MlxAdam, load_gguf_weights, lr_at  # noqa: E402
 
+# punie_train.sampling needs only DatasetError from punie_train.dataset, whose own imports
+# (the sandbox, mlx) the GPU machine lacks: a stand-in module supplies it.
+if "punie_train.dataset" not in sys.modules:
+    import types
+
+    _dataset = types.ModuleType("punie_train.dataset")
+    _dataset.DatasetError = type("DatasetError", (ValueError,), {})  # type: ignore[attr-defined]
+    sys.modules["punie_train.dataset"] = _dataset
+
 from punie_train.sampling import update_group  # noqa: E402
 
 PREFIX = 383
@@ -78,7 +87,9 @@ RUN3: dict[str, dict[str, Any]] = {
     "long-code": {**DEFAULT_NOW, "file": "mix_long.npz"},
     "short-code": {**DEFAULT_NOW, "file": "mix_short.npz"},
     "short-code-turns": {**DEFAULT_NOW, "file": "mix_short_turn.npz"},
-    "short-code-x0.75": {**DEFAULT_NOW, "file": "mix_short.npz", "updates": 120, "probe_every": 40},
+    "short-code-120": {**DEFAULT_NOW, "file": "mix_short.npz", "updates": 120},
+    "short-code-turns-120": {**DEFAULT_NOW, "file": "mix_short_turn.npz", "updates": 120},
+    "short-code-80": {**DEFAULT_NOW, "file": "mix_short.npz", "updates": 80},
 }
 """Run 3 (run3/): the templates' long code against the short code (issue 13), the default recipe
 of 2026-11-26 (160 updates of 8, calling turns x3), both probed on the short data's valid split;

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -80,14 +81,14 @@ def test_config_call_weight_multiplies_the_calling_turn() -> None:
 
 def test_call_examples_end_with_the_first_call_line() -> None:
     tokenizer = wrapped_tokenizer()
-    config = TrainConfig(call_examples="only")
+    config = TrainConfig(call_examples="only", call_cut="line")
     chat = two_turn_chat("ruff_check")
     (example,) = chat_examples(chat, tokenizer, config, NAMES)
     trained = tokenizer.decode(example.tokens[example.mask].tolist())
     assert trained.endswith('r = ruff_check("src/app.py")')
     assert "<|im_end|>" not in trained and "print" not in trained
     assert example.key == "ruff_check"
-    both = chat_examples(chat, tokenizer, TrainConfig(call_examples="add"), NAMES)
+    both = chat_examples(chat, tokenizer, attrs.evolve(config, call_examples="add"), NAMES)
     assert len(both) == 2 and len(both[0]) > len(both[1])
 
 
