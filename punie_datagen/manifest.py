@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import statistics
 from collections import Counter
@@ -12,6 +13,9 @@ from typing import Any
 import attrs
 
 from punie_datagen.example import SOURCES, Example, Rejection, ValidExample
+from punie_tools.prompt import system_prompt
+from punie_tools.registry import Registry
+from punie_tools.stubs import stubs
 
 MANIFEST = "manifest.json"
 
@@ -35,6 +39,7 @@ class Manifest:
     rejected: list[dict[str, Any]]
     plugin_errors: list[str]
     warnings: list[str]
+    inputs_sha256: str = ""
 
     def to_json(self) -> str:
         """The manifest as stable JSON text (sorted keys, no timestamps)."""
@@ -44,7 +49,7 @@ class Manifest:
     def from_file(cls, path: Path) -> Manifest:
         """Read a manifest.json."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return cls(**{f.name: data[f.name] for f in attrs.fields(cls)})
+        return cls(**{f.name: data[f.name] for f in attrs.fields(cls) if f.name in data})
 
     @property
     def train_count(self) -> int:
@@ -55,6 +60,38 @@ class Manifest:
     def valid_count(self) -> int:
         """Examples in valid.jsonl."""
         return int(self.files["valid.jsonl"]["examples"])
+
+
+def _stable(value: object) -> object:
+    """A JSON-ready form of a pool value whose text does not depend on hashing or identity."""
+    if attrs.has(type(value)):
+        return {f.name: _stable(getattr(value, f.name)) for f in attrs.fields(type(value))}
+    if isinstance(value, Mapping):
+        return {str(k): _stable(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((_stable(v) for v in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [_stable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return repr(value)
+
+
+def inputs_sha256(registry: Registry) -> str:
+    """One hash of what generated examples are made from: the system prompt, the tools' stubs,
+    and every template with its source, fixture and pools.
+
+    A dataset whose manifest holds another value was built from other plugins or templates.
+    """
+    specs = registry.tools()
+    templates = sorted(
+        [t.plugin, t.name, t.fixture, t.source, _stable(dict(t.context))]
+        for t in registry.templates()
+    )
+    text = json.dumps(
+        [system_prompt(specs), stubs(specs), templates], sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def counts(

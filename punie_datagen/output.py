@@ -13,8 +13,9 @@ import os
 from pathlib import Path
 
 from punie_datagen.jsonl import sha256_file
-from punie_datagen.manifest import MANIFEST
+from punie_datagen.manifest import MANIFEST, inputs_sha256
 from punie_tools import atomic
+from punie_tools.registry import Registry
 
 BUILDING = ".building"
 DATA_FILES = ("train.jsonl", "valid.jsonl")
@@ -56,3 +57,19 @@ def dataset_problem(out: Path) -> str | None:
         if sha256_file(file) != digest:
             return f"{file} does not match its sha256 in {MANIFEST}"
     return None
+
+
+def built_from_other_inputs(out: Path, registry: Registry) -> str | None:
+    """Why the complete dataset ``out`` no longer matches the plugins, or None.
+
+    Its manifest's ``inputs_sha256`` differs from today's (a template, pool, tool or the system
+    prompt changed since it was built). A manifest without the hash (data from elsewhere or
+    from before the hash) is not judged.
+    """
+    try:
+        recorded = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("inputs_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not recorded or recorded == inputs_sha256(registry):
+        return None
+    return f"{out} was built from other templates, tools or system prompt than the plugins' now"

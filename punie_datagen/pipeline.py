@@ -165,6 +165,7 @@ def build_dataset(
         rejected=[r.to_json() for r in sorted(rejected, key=lambda r: r.id)],
         plugin_errors=[str(e) for e in registry.errors],
         warnings=warnings,
+        inputs_sha256=mf.inputs_sha256(registry),
     )
     write_atomic(out / mf.MANIFEST, manifest.to_json())
     timings["total"] = time.perf_counter() - started

@@ -24,7 +24,7 @@ def ensure_data(data: Path, config: TrainConfig, registry: Registry, console: Co
 
     A folder a killed punie_datagen left half written (`punie_datagen.output`) is never read.
     """
-    from punie_datagen.output import BUILDING, dataset_problem
+    from punie_datagen.output import BUILDING, built_from_other_inputs, dataset_problem
 
     if data.is_file():
         raise UserError(
@@ -46,6 +46,13 @@ def ensure_data(data: Path, config: TrainConfig, registry: Registry, console: Co
         console.print(f"[yellow]warning:[/yellow] {problem}: building it again", soft_wrap=True)
         build_data(data, config, registry, console)
         return data
+    stale = built_from_other_inputs(data, registry) if registry is not None else None
+    if stale is not None:
+        if default:
+            console.print(f"[yellow]warning:[/yellow] {stale}: building it again", soft_wrap=True)
+            build_data(data, config, registry, console)
+            return data
+        console.print(f"[yellow]warning:[/yellow] {stale}; training on it as asked", soft_wrap=True)
     missing = [name for name in DATA_FILES if not (data / name).is_file()]
     if missing:
         raise UserError(

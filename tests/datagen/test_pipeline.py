@@ -11,6 +11,7 @@ import pytest
 
 from punie_datagen import DatagenOptions, DatasetFileError, Manifest, build_dataset
 from punie_datagen.jsonl import read_examples
+from punie_datagen.manifest import inputs_sha256
 from punie_tools import Registry, Sandbox, Workspace
 from punie_tools.codemode import parse_tool_response
 from tests.datagen.words_plugin import write_plugin
@@ -143,6 +144,21 @@ def test_failing_silent_and_unstable_code_is_rejected(
     assert "prints nothing useful: 'None'" in reasons["generated:demo_words/nothing"]
     assert "prints differently on a second run" in reasons["generated:demo_words/unstable"]
     assert manifest.sources["generated"]["kept"] == 0
+
+
+def test_manifest_names_the_inputs_the_examples_came_from(
+    options: DatagenOptions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: Registry
+) -> None:
+    """``inputs_sha256`` is today's plugins' hash; a template's change changes it."""
+    manifest = build(options, per_tool=2)
+    assert manifest.inputs_sha256 == inputs_sha256(registry)
+    assert Manifest.from_file(options.out / "manifest.json").inputs_sha256 == inputs_sha256(
+        registry
+    )
+    plugins = tmp_path / "more"
+    write_plugin(plugins, {"another": "{% block query %}q{% endblock %}"})
+    monkeypatch.setenv("PUNIE_PLUGIN_PATH", str(plugins))
+    assert inputs_sha256(Registry.load()) != manifest.inputs_sha256
 
 
 def test_blocks_after_code_read_the_tools_values(

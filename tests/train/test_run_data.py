@@ -10,6 +10,8 @@ from typing import cast
 import pytest
 from rich.console import Console
 
+from punie_datagen.jsonl import sha256_file
+from punie_datagen.manifest import inputs_sha256
 from punie_datagen.output import BUILDING
 from punie_tools import Registry
 from punie_train import run_data as run_module
@@ -93,6 +95,38 @@ def test_files_that_do_not_match_the_manifest_are_refused(
     with pytest.raises(UserError, match="does not match its sha256"):
         ensure(data)
     assert builds == []
+
+
+def _dataset_with_inputs(data: Path, inputs: str) -> None:
+    """A complete dataset folder whose manifest says it was built from ``inputs``."""
+    data.mkdir(parents=True)
+    for name in ("train.jsonl", "valid.jsonl"):
+        (data / name).write_text("{}\n")
+    files = {n: {"sha256": sha256_file(data / n)} for n in ("train.jsonl", "valid.jsonl")}
+    manifest = {"files": files, "inputs_sha256": inputs}
+    (data / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_data_built_from_other_templates_is_rebuilt_at_the_default_path(
+    builds: list[Path], tmp_path: Path
+) -> None:
+    """A template changed since the default data was built: it is built again; --data is
+    used as asked, with a warning; data matching today's plugins is used as it is."""
+    registry = Registry.load()
+    for data in (DEFAULT, tmp_path / "mine"):
+        _dataset_with_inputs(data, "0" * 64)
+    printed = io.StringIO()
+    assert ensure_data(DEFAULT, TrainConfig(), registry, Console(file=printed)) == DEFAULT
+    assert builds == [DEFAULT] and "built from other templates" in printed.getvalue()
+    mine = tmp_path / "mine"
+    printed = io.StringIO()
+    assert ensure_data(mine, TrainConfig(data=str(mine)), registry, Console(file=printed)) == mine
+    assert builds == [DEFAULT] and "training on it as asked" in printed.getvalue()
+    current = tmp_path / "current"
+    _dataset_with_inputs(current, inputs_sha256(registry))
+    printed = io.StringIO()
+    ensure_data(current, TrainConfig(data=str(current)), registry, Console(file=printed))
+    assert printed.getvalue() == ""
 
 
 def test_cli_with_missing_data_exits_2_and_creates_nothing(
