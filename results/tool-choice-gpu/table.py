@@ -1,4 +1,4 @@
-"""table.md from run1/ and run2/ results.jsonl: one row per configuration, probe curve included.
+"""table.md from run1/, run2/ and run3/ results.jsonl: a row per configuration with its probe curve.
 
 python results/tool-choice-gpu/table.py
 """
@@ -21,14 +21,17 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
     ]
     base = None
-    for run in ("run1", "run2"):
+    for run in ("run1", "run2", "run3"):
         for line in (HERE / run / "results.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             knobs = row["knobs"]
             if base is None:
                 base = knobs
-            cut = "turn" if knobs.pop("file", "") == "mix_turn.npz" else "line"
+            file = knobs.pop("file", "")
+            cut = "turn" if "turn" in file else "line"
             knobs = {**knobs, "cut": cut}
+            if run == "run3":  # run 3 compares the template code: long (before) or short
+                knobs["code"] = "long" if "long" in file else "short"
             changed = {
                 k: v for k, v in knobs.items() if base.get(k, "line") != v and k != "probe_every"
             }
