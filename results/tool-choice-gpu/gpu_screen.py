@@ -94,7 +94,18 @@ RUN3: dict[str, dict[str, Any]] = {
 """Run 3 (run3/): the templates' long code against the short code (issue 13), the default recipe
 of 2026-11-26 (160 updates of 8, calling turns x3), both probed on the short data's valid split;
 the final probe decodes 160 tokens and keeps the replies for a type check on the CPU."""
-RUNS = {"run1": RUN1, "run2": RUN2, "run3": RUN3}
+TURNS_NOW: dict[str, Any] = {**DEFAULT_NOW, "file": "mix_short_turn.npz"}
+RUN4: dict[str, dict[str, Any]] = {
+    "turns-4x320": {**TURNS_NOW, "per_update": 4, "updates": 320, "probe_every": 80},
+    "turns-4x240": {**TURNS_NOW, "per_update": 4, "updates": 240, "probe_every": 80},
+    "turns-8x160-lr5e-4": {**TURNS_NOW, "lr": 5e-4},
+    "turns-4x320-lr2e-4": {
+        **TURNS_NOW, "per_update": 4, "updates": 320, "probe_every": 80, "lr": 2e-4,
+    },
+}  # fmt: skip
+"""Run 4 (run4/): the new default (short code, turn cut) with smaller, more updates and other
+learning rates, on the same 240 probe requests as run 3."""
+RUNS = {"run1": RUN1, "run2": RUN2, "run3": RUN3, "run4": RUN4}
 FINAL_TOKENS = 160
 
 
@@ -234,7 +245,7 @@ def train(
         opt.step(lr_at(update, k["lr"], k["updates"], k["warmup"]))
         done = update + 1
         if done % k["probe_every"] == 0 or done == k["updates"]:
-            final = done == k["updates"] and run == "run3"
+            final = done == k["updates"] and run in ("run3", "run4")
             texts: list[str] = []
             chosen = probe(model, prompts, names, tok, device, FINAL_TOKENS if final else 40, texts)
             hits = np.array([c == e for c, e in zip(chosen, expected, strict=True)])

@@ -1,4 +1,4 @@
-"""table.md from run1/, run2/ and run3/ results.jsonl: a row per configuration with its probe curve.
+"""table.md from run1/ to run4/ results.jsonl: a row per configuration with its probe curve.
 
 python results/tool-choice-gpu/table.py
 """
@@ -21,7 +21,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
     ]
     base = None
-    for run in ("run1", "run2", "run3"):
+    for run in ("run1", "run2", "run3", "run4"):
         for line in (HERE / run / "results.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             knobs = row["knobs"]
@@ -30,7 +30,7 @@ def main() -> None:
             file = knobs.pop("file", "")
             cut = "turn" if "turn" in file else "line"
             knobs = {**knobs, "cut": cut}
-            if run == "run3":  # run 3 compares the template code: long (before) or short
+            if run in ("run3", "run4"):  # the template code: long (before) or short
                 knobs["code"] = "long" if "long" in file else "short"
             changed = {
                 k: v for k, v in knobs.items() if base.get(k, "line") != v and k != "probe_every"

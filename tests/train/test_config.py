@@ -34,13 +34,13 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_defaults_are_the_screened_tool_choice_recipe() -> None:
-    """Full chats + call examples, per-turn loss, tool-balanced, 160 updates of 8, lr 3e-4."""
+    """Full chats + call examples, per-turn loss, tool-balanced, 160 updates of 8, lr 5e-4."""
     config = TrainConfig()
     assert (config.iters, config.batch_size, config.grad_accumulation_steps) == (1280, 1, 8)
     assert (config.call_examples, config.loss_weighting, config.balance) == ("add", "turn", "tool")
     assert config.mask_prompt and config.max_seq_length == 2048
     assert config.lora_parameters == LoraParameters(rank=8, scale=20.0, dropout=0.0)
-    assert config.learning_rate == 3e-4 and config.lr_schedule is not None
+    assert config.learning_rate == 5e-4 and config.lr_schedule is not None
     assert config.lr_schedule.name == "cosine_decay" and config.lr_schedule.warmup > 0
     assert (config.save_every, config.steps_per_eval, config.probe_examples) == (320, 320, 64)
     assert config.updates == 160
