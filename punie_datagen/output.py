@@ -59,17 +59,19 @@ def dataset_problem(out: Path) -> str | None:
     return None
 
 
-def built_from_other_inputs(out: Path, registry: Registry) -> str | None:
+def built_from_other_inputs(out: Path, registry: Registry, *, unknown: bool = False) -> str | None:
     """Why the complete dataset ``out`` no longer matches the plugins, or None.
 
     Its manifest's ``inputs_sha256`` differs from today's (a template, pool, tool or the system
-    prompt changed since it was built). A manifest without the hash (data from elsewhere or
-    from before the hash) is not judged.
+    prompt changed since it was built). A manifest without the hash (data from elsewhere, or
+    built before manifests held it) counts as built from other inputs only when ``unknown``.
     """
     try:
         recorded = json.loads((out / MANIFEST).read_text(encoding="utf-8")).get("inputs_sha256")
     except (OSError, ValueError, AttributeError):
         return None
-    if not recorded or recorded == inputs_sha256(registry):
+    if recorded == inputs_sha256(registry) or (not recorded and not unknown):
         return None
+    if not recorded:
+        return f"{out} was built before its manifest recorded the templates it came from"
     return f"{out} was built from other templates, tools or system prompt than the plugins' now"

@@ -46,7 +46,9 @@ def ensure_data(data: Path, config: TrainConfig, registry: Registry, console: Co
         console.print(f"[yellow]warning:[/yellow] {problem}: building it again", soft_wrap=True)
         build_data(data, config, registry, console)
         return data
-    stale = built_from_other_inputs(data, registry) if registry is not None else None
+    stale = None
+    if registry is not None and (data / "manifest.json").is_file():
+        stale = built_from_other_inputs(data, registry, unknown=default)
     if stale is not None:
         if default:
             console.print(f"[yellow]warning:[/yellow] {stale}: building it again", soft_wrap=True)

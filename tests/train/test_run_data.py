@@ -98,12 +98,15 @@ def test_files_that_do_not_match_the_manifest_are_refused(
 
 
 def _dataset_with_inputs(data: Path, inputs: str) -> None:
-    """A complete dataset folder whose manifest says it was built from ``inputs``."""
+    """A complete dataset folder whose manifest says it was built from ``inputs`` (empty: a
+    manifest from before the hash)."""
     data.mkdir(parents=True)
     for name in ("train.jsonl", "valid.jsonl"):
         (data / name).write_text("{}\n")
     files = {n: {"sha256": sha256_file(data / n)} for n in ("train.jsonl", "valid.jsonl")}
-    manifest = {"files": files, "inputs_sha256": inputs}
+    manifest: dict[str, object] = {"files": files}
+    if inputs:
+        manifest["inputs_sha256"] = inputs
     (data / "manifest.json").write_text(json.dumps(manifest))
 
 
@@ -122,11 +125,24 @@ def test_data_built_from_other_templates_is_rebuilt_at_the_default_path(
     printed = io.StringIO()
     assert ensure_data(mine, TrainConfig(data=str(mine)), registry, Console(file=printed)) == mine
     assert builds == [DEFAULT] and "training on it as asked" in printed.getvalue()
+    old = tmp_path / "old"  # a manifest from before the hash: judged only at the default path
+    _dataset_with_inputs(old, "")
+    printed = io.StringIO()
+    assert ensure_data(old, TrainConfig(data=str(old)), registry, Console(file=printed)) == old
+    assert builds == [DEFAULT] and printed.getvalue() == ""
     current = tmp_path / "current"
     _dataset_with_inputs(current, inputs_sha256(registry))
     printed = io.StringIO()
     ensure_data(current, TrainConfig(data=str(current)), registry, Console(file=printed))
     assert printed.getvalue() == ""
+
+
+def test_default_data_from_before_the_inputs_hash_is_rebuilt(builds: list[Path]) -> None:
+    """A default dataset whose manifest predates ``inputs_sha256`` is built again."""
+    _dataset_with_inputs(DEFAULT, "")
+    printed = io.StringIO()
+    ensure_data(DEFAULT, TrainConfig(), Registry.load(), Console(file=printed))
+    assert builds == [DEFAULT] and "before its manifest recorded" in printed.getvalue()
 
 
 def test_cli_with_missing_data_exits_2_and_creates_nothing(
