@@ -29,6 +29,7 @@ from pygls.protocol import default_converter
 
 from punie_lsp.files import SourceFiles
 from punie_tools import timelimits
+from punie_tools.child_env import child_env
 
 if TYPE_CHECKING:
     import cattrs
@@ -161,7 +162,7 @@ class LspClient:
 
     async def _start(self) -> None:
         try:
-            await self._client.start_io(*self.command, cwd=str(self.root))
+            await self._client.start_io(*self.command, cwd=str(self.root), env=child_env())
         except OSError as exc:
             raise LspError(f"cannot start language server {self.command[0]!r}: {exc}") from None
         # pygls keeps the process it spawned only here; the pid is needed to kill and check it.

@@ -14,18 +14,7 @@ from pathlib import Path
 import attrs
 
 from punie_tools import timelimits
-
-# Variables that would change what the child programs do or print.
-# PYTHONPATH is ours, not the workspace's: with a checkout's root on it, ty resolved the
-# fixture's `tests.conftest` to that checkout's own tests package (8 errors instead of 1).
-_DROPPED_ENV = (
-    "PYTEST_ADDOPTS",
-    "PYTEST_PLUGINS",
-    "PYTEST_CURRENT_TEST",
-    "VIRTUAL_ENV",
-    "PYTHONPATH",
-    "PYTHONHOME",
-)
+from punie_tools.child_env import child_env
 
 
 class ProgramError(Exception):
@@ -65,14 +54,6 @@ def workspace_python(root: Path) -> str:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
     return sys.executable
-
-
-def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a child program: ours, minus settings that would skew its output."""
-    env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
-    env.update({"NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8"})
-    env.update(extra or {})
-    return env
 
 
 def run_program(

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from punie_tools import Workspace, WorkspaceError
+from punie_tools.child_env import child_env
 from punie_validation._parse import OutputError, parse_junit, parse_ruff_json, parse_ty_gitlab
 from punie_validation._process import (
     ProgramError,
-    child_env,
     require_program,
     run_program,
     workspace_python,

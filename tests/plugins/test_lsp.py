@@ -452,3 +452,16 @@ def test_eval_queries_call_lsp_tools_with_their_arguments(
             counts[call.tool] += not query.multi_step
     assert min(counts.values()) >= 2
     assert any(q.multi_step and len(q.expected) >= 2 for q in queries)
+
+
+def test_language_server_ignores_our_pythonpath(
+    registry: Registry, specs: list[ToolSpec], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's PYTHONPATH (this checkout, whose tests/ package shadows the fixture's) does
+    not reach ty's server: the use of ``label`` through ``tests.conftest.HAMMER`` is found."""
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", f"{root}{os.pathsep}{root / 'plugins'}")
+    with Workspace(_copy(registry, tmp_path / "copy")) as ws:
+        code = 'r = find_references("inventory/models.py", 27, 9, "label")\nprint(r.references)'
+        output = Sandbox(specs, ws).run(code).output
+    assert "tests/test_models.py" in output
