@@ -20,9 +20,11 @@ DATA_FILES = ("train.jsonl", "valid.jsonl")
 
 
 def ensure_data(data: Path, config: TrainConfig, registry: Registry, console: Console) -> Path:
-    """The dataset folder; only the default one is built (or rebuilt) when missing.
+    """The dataset folder; only the default one is built (or rebuilt) when missing, half
+    written, or built from other templates than today's.
 
-    A folder a killed punie_datagen left half written (`punie_datagen.output`) is never read.
+    A folder a killed punie_datagen left half written (`punie_datagen.output`) is never read;
+    a `--data` folder built from other templates is used with a warning.
     """
     from punie_datagen.output import BUILDING, built_from_other_inputs, dataset_problem
 
@@ -40,21 +42,16 @@ def ensure_data(data: Path, config: TrainConfig, registry: Registry, console: Co
         build_data(data, config, registry, console)
         return data
     problem = dataset_problem(data)
+    if problem is not None and not default:
+        raise UserError(f"{problem}: {build} again")
+    # Half written, or built from other templates than today's: the default is built again.
+    problem = problem or built_from_other_inputs(data, registry, unknown=default)
     if problem is not None:
-        if not default:
-            raise UserError(f"{problem}: {build} again")
-        console.print(f"[yellow]warning:[/yellow] {problem}: building it again", soft_wrap=True)
-        build_data(data, config, registry, console)
-        return data
-    stale = None
-    if registry is not None and (data / "manifest.json").is_file():
-        stale = built_from_other_inputs(data, registry, unknown=default)
-    if stale is not None:
+        what = "building it again" if default else "training on it as asked"
+        console.print(f"[yellow]warning:[/yellow] {problem}: {what}", soft_wrap=True)
         if default:
-            console.print(f"[yellow]warning:[/yellow] {stale}: building it again", soft_wrap=True)
             build_data(data, config, registry, console)
             return data
-        console.print(f"[yellow]warning:[/yellow] {stale}; training on it as asked", soft_wrap=True)
     missing = [name for name in DATA_FILES if not (data / name).is_file()]
     if missing:
         raise UserError(
