@@ -190,6 +190,13 @@ class TrainConfig:
             choices=CALL_EXAMPLES,
         ),
     )
+    chat_share: float = attrs.field(
+        default=1.0,
+        metadata=option(
+            "With call_examples 'add': the share of the train chats also trained whole "
+            "(a seeded choice; their answers and follow-up turns), 1.0 = every chat.",
+        ),
+    )
     call_cut: str = attrs.field(
         default="turn",
         metadata=option(
@@ -204,6 +211,13 @@ class TrainConfig:
             "'tool': every first-called tool about equally often per epoch (rare tools "
             "repeated, common ones spread over epochs); 'none': each example once per epoch.",
             choices=BALANCES,
+        ),
+    )
+    prefix_gradient: bool = attrs.field(
+        default=True,
+        metadata=option(
+            "Backpropagate through the shared system-prompt prefix (exact); false keeps its "
+            "keys/values out of the gradient (cheaper updates, an approximation).",
         ),
     )
     probe_examples: int = attrs.field(
@@ -286,6 +300,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if not (self.call_weight > 0 and math.isfinite(self.call_weight)):
             raise ConfigError(f"call_weight must be positive, got {self.call_weight}")
+        if not 0.0 < self.chat_share <= 1.0:
+            raise ConfigError(f"chat_share must be in (0, 1], got {self.chat_share}")
         if self.probe_examples < 0:
             raise ConfigError(f"probe_examples must be >= 0, got {self.probe_examples}")
         if self.fine_tune_type not in FINE_TUNE_TYPES:

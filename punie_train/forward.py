@@ -47,6 +47,12 @@ class PrefixCache:
             mx.concatenate([shared_v, values], axis=2),
         )
 
+    def detach(self) -> None:
+        """Keep the stored prefix out of the gradient (its values unchanged)."""
+        if self.keys is not None and self.values is not None:
+            self.keys = mx.stop_gradient(self.keys)
+            self.values = mx.stop_gradient(self.values)
+
     def make_mask(self, n: int, return_array: bool = False, window_size: int | None = None) -> Any:
         """Causal attention, aligned to the end of the keys like mlx-lm's `KVCache`."""
         if window_size is not None:
@@ -96,16 +102,22 @@ def batch_loss(
     weights: mx.array,
     *,
     split_head: bool = True,
+    prefix_gradient: bool = True,
 ) -> mx.array:
     """Weighted cross-entropy of a batch: its share of the update's mean per-example loss.
 
     The prefix runs once and each example's suffix runs alone on top of it (no padding; a
-    padded batch wastes more than it saves on CPU), all in one graph.
+    padded batch wastes more than it saves on CPU), all in one graph. Without
+    `prefix_gradient` the prefix's keys and values are constants of the loss: the forward is
+    the same, the backward skips the prefix.
     """
     cache = None
     if prefix.size:
         cache = [PrefixCache() for _ in model.layers]
         model(prefix[None], cache=cache)  # only the cached keys/values are used (lazily)
+        if not prefix_gradient:
+            for layer in cache:
+                layer.detach()
     head = _head(model) if split_head else None
     if head is not None:
         hidden = mx.concatenate([model.model(s[None], cache=cache)[0] for s in suffixes])

@@ -120,12 +120,17 @@ def chat_examples(
     tokenizer: Any,
     config: TrainConfig,
     tool_names: Collection[str],
+    *,
+    whole: bool = True,
 ) -> list[TokenizedExample]:
-    """The examples one chat gives under the config's mix (before truncation)."""
+    """The examples one chat gives under the config's mix (before truncation).
+
+    `whole=False` leaves out the whole chat when it has call examples (``chat_share``).
+    """
     spread = weighting(config)
     cuts = call_cuts(messages) if config.call_examples != "none" else []
     examples = []
-    if config.call_examples != "only" or not cuts:
+    if (config.call_examples != "only" and whole) or not cuts:
         examples.append(
             tokenize_chat(
                 messages,
@@ -149,13 +154,28 @@ def training_split(
     *,
     source: str = "train",
 ) -> TokenizedSplit:
-    """Every chat's examples under the config's mix, truncated to `max_seq_length`."""
+    """Every chat's examples under the config's mix, truncated to `max_seq_length`.
+
+    Under ``call_examples: add`` a seeded `chat_share` of the chats is also trained whole.
+    """
+    kept = whole_chats(len(chats), config.chat_share, config.seed)
+    whole = {id(chats[index]) for index in kept}
     return split_of(
         chats,
-        lambda messages: chat_examples(messages, tokenizer, config, tool_names),
+        lambda messages: chat_examples(
+            messages, tokenizer, config, tool_names, whole=id(messages) in whole
+        ),
         max_seq_length=config.max_seq_length,
         source=source,
     )
+
+
+def whole_chats(count: int, share: float, seed: int) -> np.ndarray:
+    """Indices of the `share` of `count` chats trained whole (a seeded choice; all at 1.0)."""
+    if share >= 1.0:
+        return np.arange(count)
+    chosen = np.random.default_rng([seed, 11]).permutation(count)
+    return np.sort(chosen[: round(share * count)])
 
 
 def key_counts(split: TokenizedSplit) -> dict[str, int]:

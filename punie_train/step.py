@@ -151,7 +151,18 @@ def run_update(
     examples = [split[int(i)] for i in group[: steps * config.batch_size]]
     mx.random.seed(config.seed * 1_000_003 + loop.update + 1)  # dropout: a function of the update
     if ranks is not None and not ranks.single:
-        _run_shard(model, optimizer, value_and_grad, examples, fast, loop, ranks, steps, tic)
+        _run_shard(
+            model,
+            optimizer,
+            value_and_grad,
+            examples,
+            fast,
+            loop,
+            ranks,
+            steps,
+            tic,
+            prefix_gradient=config.prefix_gradient,
+        )
         return
     loss = mx.array(0.0)
     grads: Any = None
@@ -162,7 +173,12 @@ def run_update(
         share_prefix=fast.share_prefix,
     )
     for batch in batches:
-        value, grad = value_and_grad(model, *batch_arrays(batch), split_head=fast.split_head)
+        value, grad = value_and_grad(
+            model,
+            *batch_arrays(batch),
+            split_head=fast.split_head,
+            prefix_gradient=config.prefix_gradient,
+        )
         loss = loss + value
         grads = grad if grads is None else tree_map(mx.add, grads, grad)
         if len(batches) > 1:
@@ -214,6 +230,8 @@ def _run_shard(
     ranks: World,
     steps: int,
     tic: float,
+    *,
+    prefix_gradient: bool = True,
 ) -> None:
     """`run_update` on one rank of several: its share, then sums over the ranks, then the step."""
     local = ranks.shard(examples)
@@ -227,7 +245,12 @@ def _run_shard(
             token_budget=TOKENS_PER_PASS,
             share_prefix=fast.share_prefix,
         ):
-            value, grad = value_and_grad(model, *batch_arrays(batch), split_head=fast.split_head)
+            value, grad = value_and_grad(
+                model,
+                *batch_arrays(batch),
+                split_head=fast.split_head,
+                prefix_gradient=prefix_gradient,
+            )
             loss = loss + value
             grads = grad if grads is None else tree_map(mx.add, grads, grad)
             trained += batch.trained_tokens
