@@ -55,6 +55,33 @@ def test_fast_gradient_equals_plain_gradient(tiny: tuple[Any, Any], tiny_chats: 
         assert np.abs(a - b).max() <= 1e-4 * np.abs(b).max(), name  # float32 rounding only
 
 
+def test_detached_prefix_keeps_the_loss_and_drops_only_the_prefix_path(
+    tiny: tuple[Any, Any], tiny_chats: list
+) -> None:
+    """prefix_gradient=False: the same loss; the gradient is the exact one without the part
+    that flows through the prefix's keys/values (so it differs), and equals the exact one
+    when there is no shared prefix."""
+    model, tokenizer = tiny
+    apply_adapters(model, TrainConfig(num_layers=2))
+    model.update(_perturbed(model))
+    examples = list(tokenize_split(tiny_chats[:3], tokenizer, max_seq_length=2048))
+    grad = nn.value_and_grad(model, batch_loss)
+    shared = batch_arrays(make_batch(examples, 3))
+    exact_loss, exact = grad(model, *shared)
+    detached_loss, detached = grad(model, *shared, prefix_gradient=False)
+    assert np.isclose(exact_loss.item(), detached_loss.item(), rtol=1e-6)
+    difference = max(
+        float(mx.abs(a - b).max())
+        for (_, a), (_, b) in zip(tree_flatten(exact), tree_flatten(detached), strict=True)
+    )
+    assert difference > 1e-6
+    unshared = batch_arrays(make_batch(examples, 3, share_prefix=False))
+    _, plain = grad(model, *unshared)
+    _, plain_detached = grad(model, *unshared, prefix_gradient=False)
+    for (name, a), (_, b) in zip(tree_flatten(plain), tree_flatten(plain_detached), strict=True):
+        assert np.array_equal(np.array(a), np.array(b)), name
+
+
 def _perturbed(model: nn.Module) -> Any:
     from mlx.utils import tree_map
 

@@ -18,7 +18,7 @@ from punie_tools.codemode import format_tool_call
 from punie_train.checkpoint import Best
 from punie_train.config import LoraParameters, TrainConfig
 from punie_train.dataset import TurnWeighting, make_batch, tokenize_chat
-from punie_train.mix import call_line_end, chat_examples, training_split
+from punie_train.mix import call_line_end, chat_examples, training_split, whole_chats
 from punie_train.probe import ToolProbe, chosen_tool, probe_decisions
 from punie_train.sampling import balanced_order
 from punie_train.trainer import train
@@ -118,6 +118,38 @@ def test_a_chat_without_a_call_stays_whole_with_call_examples_only() -> None:
     ]
     split = training_split([chat], tokenizer, TrainConfig(call_examples="only"), NAMES)
     assert len(split) == 1 and split[0].key == NO_TOOL
+
+
+def test_chat_share_keeps_a_seeded_share_of_chats_whole() -> None:
+    """chat_share 0.5 of 6 calling chats: 3 whole chats + 6 call examples; a chat without a
+    call stays whole whatever the share; the same seed picks the same chats."""
+    tokenizer = wrapped_tokenizer()
+    chats = [two_turn_chat(tool) for tool in ("git_log", "ruff_check", "typecheck") * 2]
+    plain = [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": "what is git?"},
+        {"role": "assistant", "content": "A version control system."},
+    ]
+    config = TrainConfig(call_examples="add", chat_share=0.5)
+    split = training_split([*chats, plain], tokenizer, config, NAMES)
+    texts = [tokenizer.decode(e.tokens.tolist()) for e in split]
+    assert len(split) == 3 + 6 + 1
+    assert sum("three items" in text for text in texts) == 3  # three calling chats' answers
+    assert sum("version control" in text for text in texts) == 1
+    again = training_split([*chats, plain], tokenizer, config, NAMES)
+    assert [e.tokens.tolist() for e in again] == [e.tokens.tolist() for e in split]
+    every = training_split(chats, tokenizer, attrs.evolve(config, chat_share=1.0), NAMES)
+    assert len(every) == 12
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 300), st.floats(0.01, 1.0), st.integers(0, 9))
+def test_whole_chats_is_the_share_rounded_and_sorted(count: int, share: float, seed: int) -> None:
+    kept = whole_chats(count, share, seed)
+    assert len(kept) == (count if share >= 1.0 else round(share * count))
+    assert len(set(kept.tolist())) == len(kept) and list(kept) == sorted(kept)
+    assert all(0 <= i < count for i in kept)
+    assert kept.tolist() == whole_chats(count, share, seed).tolist()
 
 
 @settings(max_examples=60, deadline=None)
