@@ -87,6 +87,9 @@ class Validator:
         else:
             messages.insert(0, Message("system", self.system_prompt))
         repairs: list[str] = []
+        if deferred_call(messages):
+            del messages[2:4]
+            repairs.append("dropped the announcement before the first call")
         previous_call = False
         for i, m in enumerate(messages[1:], start=2):
             expected = "user" if i % 2 == 0 else "assistant"
@@ -137,6 +140,29 @@ class Validator:
         if before + format_tool_call(call.code) != m.content:
             repairs.append("tool call tags normalised" if close >= 0 else "closed the tool call")
         return Message("assistant", before + format_tool_call(checked.code)), True
+
+
+FILLER_WORDS = 6
+"""A user turn this short between an announcement and the call only says "go ahead"."""
+
+
+def deferred_call(messages: Sequence[Message]) -> bool:
+    """Whether the first reply only announces a tool run ("I'll run the tests."), the user
+    answers with a short go-ahead ("Show me the results."), and the next reply makes the call.
+
+    The same requests are answered with the call right away elsewhere: two first replies for
+    one request. A reply that asks something (a "?") is a real question and stays.
+    """
+    if len(messages) < 5 or [m.role for m in messages[2:5]] != ["assistant", "user", "assistant"]:
+        return False
+    reply, filler, call = messages[2:5]
+    return (
+        CALL_OPEN not in reply.content
+        and "?" not in reply.content
+        and "<tool_response>" not in filler.content
+        and len(filler.content.split()) <= FILLER_WORDS
+        and CALL_OPEN in call.content
+    )
 
 
 def raw_calls(example: Example, tools: Mapping[str, ToolSpec]) -> list[tuple[str, ...]]:

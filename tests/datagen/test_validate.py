@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from punie_datagen.codecheck import calls_in_order
 from punie_datagen.example import Example, Message, Rejection, ValidExample
 from punie_datagen.typecheck import StubTypeChecker
-from punie_datagen.validate import Validator
+from punie_datagen.validate import Validator, deferred_call
 from punie_tools.codemode import format_tool_call, parse_tool_call, parse_tool_response
 from punie_tools.stubs import stubs
 from tests.datagen import strategies
@@ -202,10 +202,14 @@ def test_accepted_examples_follow_every_rule(messages: list[Message]) -> None:
 
 @given(strategies.valid_examples())
 def test_valid_examples_are_accepted(ex: Example) -> None:
-    """Examples built to follow the rules pass unchanged apart from the system prompt."""
+    """Examples built to follow the rules pass unchanged apart from the system prompt (and an
+    announcement before the first call, which is dropped)."""
     result = check(ex)
     assert isinstance(result, ValidExample), result
-    assert result.messages[1:] == ex.messages[1:]
+    kept = list(ex.messages)
+    if deferred_call(kept):
+        del kept[2:4]
+    assert result.messages[1:] == tuple(kept[1:])
     assert result.tools == reparsed(result)
     expected = TOOLS[result.tools[0]].category if result.tools else "chat"
     assert result.category == expected
@@ -249,3 +253,34 @@ def test_optional_monty_type_check_rejects_what_the_stubs_refuse() -> None:
     bad = check(example(("user", "a"), ("assistant", format_tool_call(code))), validator)
     assert isinstance(bad, Rejection)
     assert "type check" in bad.reason and "upper" in bad.reason
+
+
+def test_an_announcement_before_the_first_call_is_dropped() -> None:
+    """ "I'll run X." + "Go ahead." + the call becomes the call answering the request."""
+    call = format_tool_call(CODE)
+    result = check(
+        example(
+            ("user", "Show the hover of X"),
+            ("assistant", "I'll look up the hover information for X."),
+            ("user", "Show me the results."),
+            ("assistant", call),
+            ("user", "<tool_response>\nint\n</tool_response>"),
+            ("assistant", "X is an int."),
+        )
+    )
+    assert isinstance(result, ValidExample)
+    assert [m.content for m in result.messages[1:3]] == ["Show the hover of X", call]
+    assert result.repairs == ("dropped the announcement before the first call",)
+
+
+def test_a_question_or_a_real_answer_before_the_call_stays() -> None:
+    """A clarifying question, or a user turn that says more than "go ahead", is kept."""
+    call = format_tool_call(CODE)
+    for reply, answer in (
+        ("Which file do you mean?", "a.py"),
+        ("I'll check the hover.", "Actually look at the definition in a.py line 3 instead"),
+    ):
+        turns = [("user", "hover X"), ("assistant", reply), ("user", answer), ("assistant", call)]
+        result = check(example(*turns))
+        assert isinstance(result, ValidExample)
+        assert [m.content for m in result.messages[1:]] == [t[1] for t in turns]
