@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from punie_datagen.example import SOURCES, Example, Rejection, ValidExample
+from punie_datagen.validate import RULES_VERSION
 from punie_tools.prompt import system_prompt
 from punie_tools.registry import Registry
 from punie_tools.stubs import stubs
@@ -79,7 +80,7 @@ def _stable(value: object) -> object:
 
 def inputs_sha256(registry: Registry) -> str:
     """One hash of what generated examples are made from: the system prompt, the tools' stubs,
-    and every template with its source, fixture and pools.
+    every template with its source, fixture and pools, and the validator's rules version.
 
     A dataset whose manifest holds another value was built from other plugins or templates.
     """
@@ -89,7 +90,9 @@ def inputs_sha256(registry: Registry) -> str:
         for t in registry.templates()
     )
     text = json.dumps(
-        [system_prompt(specs), stubs(specs), templates], sort_keys=True, ensure_ascii=False
+        [system_prompt(specs), stubs(specs), templates, RULES_VERSION],
+        sort_keys=True,
+        ensure_ascii=False,
     )
     return hashlib.sha256(text.encode()).hexdigest()
 

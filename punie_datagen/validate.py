@@ -24,6 +24,9 @@ TokenCounter = Callable[[Sequence[Mapping[str, str]]], int]
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
 ROLES = ("system", "user", "assistant")
+RULES_VERSION = 2
+"""Bumped when a rule or repair changes what a build keeps (part of the inputs hash): 2 drops
+the announcement before a first call."""
 
 
 class Invalid(Exception):

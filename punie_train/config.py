@@ -182,6 +182,13 @@ class TrainConfig:
         default=3.0,
         metadata=option("Weight of assistant turns that call a tool, relative to other turns."),
     )
+    name_weight: float = attrs.field(
+        default=1.0,
+        metadata=option(
+            "Weight of each token of a calling turn's first tool name relative to the turn's "
+            "other tokens (the turn's share of the loss unchanged).",
+        ),
+    )
     call_examples: str = attrs.field(
         default="add",
         metadata=option(
@@ -300,6 +307,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if not (self.call_weight > 0 and math.isfinite(self.call_weight)):
             raise ConfigError(f"call_weight must be positive, got {self.call_weight}")
+        if not (self.name_weight > 0 and math.isfinite(self.name_weight)):
+            raise ConfigError(f"name_weight must be positive, got {self.name_weight}")
         if not 0.0 < self.chat_share <= 1.0:
             raise ConfigError(f"chat_share must be in (0, 1], got {self.chat_share}")
         if self.probe_examples < 0:

@@ -128,11 +128,21 @@ class TurnWeighting:
 
     per_turn: bool = False
     call_weight: float = 1.0
+    name_weight: float = 1.0
+    """How much more each token of a calling turn's first tool name weighs than the turn's
+    other tokens (the turn's total stays what `per_turn` and `call_weight` give it)."""
+    name_span: Callable[[str], tuple[int, int] | None] | None = None
+    """Where a reply's first tool name is (character offsets); needed for `name_weight`."""
 
     @property
     def uniform(self) -> bool:
         """Whether this is the plain mean over target tokens."""
-        return not self.per_turn and self.call_weight == 1.0
+        return not self.per_turn and self.call_weight == 1.0 and not self.weighs_names
+
+    @property
+    def weighs_names(self) -> bool:
+        """Whether tool-name tokens get their own weight."""
+        return self.name_weight != 1.0 and self.name_span is not None
 
 
 def tokenize_chat(
@@ -160,21 +170,42 @@ def tokenize_chat(
     pieces.append((full[position:], -1))
     tokens: list[int] = []
     turns: list[int] = []
+    names: list[bool] = []
     for text, turn in pieces:
         if text:
-            ids = tokenizer.encode(text, add_special_tokens=False)
+            ids, name = _encode(tokenizer, text, replies[turn] if turn >= 0 else "", weighting)
             tokens += ids
             turns += [turn] * len(ids)
+            names += name
     turn_of = np.array(turns, dtype=np.int32)
     mask = (turn_of >= 0) | (not mask_prompt)
     weights = None
     if weighting is not None and not weighting.uniform and mask_prompt:
-        weights = _turn_weights(turn_of, replies, weighting)
+        weights = _turn_weights(turn_of, np.array(names, dtype=bool), replies, weighting)
     return TokenizedExample(np.array(tokens, dtype=np.int32), mask, weights, key)
 
 
+def _encode(
+    tokenizer: Any, text: str, reply: str, weighting: TurnWeighting | None
+) -> tuple[list[int], list[bool]]:
+    """The ids of one piece of the chat, and which of them spell the reply's first tool name."""
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    span = None
+    if weighting is not None and weighting.weighs_names and reply and TOOL_CALL_MARK in reply:
+        start = text.find(reply)
+        found = weighting.name_span(reply) if start >= 0 and weighting.name_span else None
+        span = (start + found[0], start + found[1]) if found else None
+    if span is None:
+        return ids, [False] * len(ids)
+    fast = getattr(tokenizer, "_tokenizer", tokenizer)
+    encoded = fast(text, add_special_tokens=False, return_offsets_mapping=True)
+    if list(encoded["input_ids"]) != list(ids):  # offsets of another tokenization: no weighting
+        return ids, [False] * len(ids)
+    return ids, [a < span[1] and b > span[0] for a, b in encoded["offset_mapping"]]
+
+
 def _turn_weights(
-    turn_of: np.ndarray, replies: Sequence[str], weighting: TurnWeighting
+    turn_of: np.ndarray, is_name: np.ndarray, replies: Sequence[str], weighting: TurnWeighting
 ) -> np.ndarray | None:
     weights = np.zeros(len(turn_of), dtype=np.float64)
     targets = turn_of.copy()
@@ -184,7 +215,8 @@ def _turn_weights(
         weight = 1.0 / int(where.sum()) if weighting.per_turn else 1.0
         if TOOL_CALL_MARK in replies[int(turn)]:
             weight *= weighting.call_weight
-        weights[where] = weight
+        share = np.where(is_name[where], weighting.name_weight, 1.0)
+        weights[where] = weight * share * (len(share) / share.sum())
     total = weights.sum()
     return (weights / total).astype(np.float32) if total > 0 else None
 

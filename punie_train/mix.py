@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -35,9 +35,15 @@ from punie_train.dataset import (
 Chat = Sequence[Mapping[str, str]]
 
 
-def weighting(config: TrainConfig) -> TurnWeighting:
-    """The loss weighting the config asks for."""
-    return TurnWeighting(per_turn=config.loss_weighting == "turn", call_weight=config.call_weight)
+def weighting(config: TrainConfig, tool_names: Collection[str] = ()) -> TurnWeighting:
+    """The loss weighting the config asks for (tool names: where `name_weight` applies)."""
+    names = frozenset(tool_names)
+    return TurnWeighting(
+        per_turn=config.loss_weighting == "turn",
+        call_weight=config.call_weight,
+        name_weight=config.name_weight,
+        name_span=(lambda reply: call_name_span(reply, names)) if names else None,
+    )
 
 
 def call_cuts(messages: Chat) -> list[tuple[int, int]]:
@@ -59,8 +65,8 @@ def chat_key(messages: Chat, tool_names: Collection[str]) -> str:
     return first_tool(messages[cuts[0][0]]["content"], tool_names) if cuts else NO_TOOL
 
 
-def call_line_end(reply: str, tool_names: Collection[str]) -> int | None:
-    """Offset in `reply` just past the code line where its first tool call ends; None if none."""
+def _first_call(reply: str, tool_names: Collection[str]) -> tuple[int, str, ast.Call] | None:
+    """Where the reply's code starts, the code, and its first call of a tool (by position)."""
     call = parse_tool_call(reply)
     code = call.parameters.get("code") if call is not None else None
     start = reply.find(code) if code else -1
@@ -79,10 +85,36 @@ def call_line_end(reply: str, tool_names: Collection[str]) -> int | None:
     ]
     if not calls:
         return None
-    first = min(calls, key=lambda node: (node.lineno, node.col_offset))
+    return start, code, min(calls, key=lambda node: (node.lineno, node.col_offset))
+
+
+def _offset(code: str, line: int, byte_column: int) -> int:
+    """Character offset in `code` of an ast position (1-based line, UTF-8 byte column)."""
+    lines = code.split("\n")
+    before = sum(len(text) + 1 for text in lines[: line - 1])
+    return before + len(lines[line - 1].encode()[:byte_column].decode(errors="ignore"))
+
+
+def call_line_end(reply: str, tool_names: Collection[str]) -> int | None:
+    """Offset in `reply` just past the code line where its first tool call ends; None if none."""
+    found = _first_call(reply, tool_names)
+    if found is None:
+        return None
+    start, code, first = found
     lines = code.split("\n")
     end_line = first.end_lineno or first.lineno
     return start + sum(len(line) + 1 for line in lines[: end_line - 1]) + len(lines[end_line - 1])
+
+
+def call_name_span(reply: str, tool_names: Collection[str]) -> tuple[int, int] | None:
+    """Character span in `reply` of the name of its first tool call; None if none."""
+    found = _first_call(reply, tool_names)
+    if found is None:
+        return None
+    start, code, first = found
+    name = first.func
+    begin = start + _offset(code, name.lineno, name.col_offset)
+    return begin, begin + len(cast(ast.Name, name).id)
 
 
 def cut_example(
@@ -105,7 +137,7 @@ def cut_example(
         tokenizer,
         mask_prompt=config.mask_prompt,
         trained_turns={turn},
-        weighting=weighting(config),
+        weighting=weighting(config, tool_names),
         key=first_tool(reply, tool_names),
     )
     if end is None:
@@ -127,7 +159,7 @@ def chat_examples(
 
     `whole=False` leaves out the whole chat when it has call examples (``chat_share``).
     """
-    spread = weighting(config)
+    spread = weighting(config, tool_names)
     cuts = call_cuts(messages) if config.call_examples != "none" else []
     examples = []
     if (config.call_examples != "only" and whole) or not cuts:

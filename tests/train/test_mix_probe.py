@@ -18,7 +18,13 @@ from punie_tools.codemode import format_tool_call
 from punie_train.checkpoint import Best
 from punie_train.config import LoraParameters, TrainConfig
 from punie_train.dataset import TurnWeighting, make_batch, tokenize_chat
-from punie_train.mix import call_line_end, chat_examples, training_split, whole_chats
+from punie_train.mix import (
+    call_line_end,
+    call_name_span,
+    chat_examples,
+    training_split,
+    whole_chats,
+)
 from punie_train.probe import ToolProbe, chosen_tool, probe_decisions
 from punie_train.sampling import balanced_order
 from punie_train.trainer import train
@@ -77,6 +83,33 @@ def test_config_call_weight_multiplies_the_calling_turn() -> None:
     call, answer = turn_shares(example, tokenizer)
     assert np.isclose(call, 0.75) and np.isclose(answer, 0.25)
     assert example.key == "git_log"
+
+
+def test_name_weight_multiplies_the_tool_name_tokens_within_the_calling_turn() -> None:
+    """name_weight 5: the tokens spelling `ruff_check` weigh 5x the call turn's others; the
+    call turn keeps its per-turn share (3 of 4 with call_weight 3) and the answer its own."""
+    tokenizer = wrapped_tokenizer()
+    base = TrainConfig(loss_weighting="turn", call_weight=3.0)
+    chat = two_turn_chat("ruff_check")
+    (plain,) = chat_examples(chat, tokenizer, attrs.evolve(base, call_examples="none"), NAMES)
+    config = attrs.evolve(base, call_examples="none", name_weight=5.0)
+    (named,) = chat_examples(chat, tokenizer, config, NAMES)
+    assert np.array_equal(named.tokens, plain.tokens)
+    assert np.allclose(turn_shares(named, tokenizer), [0.75, 0.25], atol=1e-6)
+    assert plain.weights is not None and named.weights is not None
+    ratio = named.weights / np.where(plain.weights > 0, plain.weights, 1)
+    # three ratios: the call turn's other tokens (scaled down), the answer's (1), the name's
+    low, answer, high = sorted({round(float(r), 5) for r in ratio[plain.weights > 0]})
+    assert answer == 1.0 and np.isclose(high / low, 5.0)
+    heavy = np.nonzero(np.isclose(ratio, high))[0]
+    assert tokenizer.decode(named.tokens[heavy].tolist()).strip() == "ruff_check"
+
+
+def test_call_name_span_finds_the_first_call_by_position() -> None:
+    reply = format_tool_call('x = git_log(".")\nprint(ruff_check("a.py"), x)')
+    span = call_name_span(reply, NAMES)
+    assert span is not None and reply[span[0] : span[1]] == "git_log"
+    assert call_name_span("no call", NAMES) is None
 
 
 def test_call_examples_end_with_the_first_call_line() -> None:
