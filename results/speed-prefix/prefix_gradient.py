@@ -24,7 +24,7 @@ ensure_fast_blas(reexec=True)
 
 import argparse  # noqa: E402
 import time  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any, cast  # noqa: E402
 
 import mlx.core as mx  # noqa: E402
 import mlx.nn as nn  # noqa: E402
@@ -55,7 +55,7 @@ def gradient(model: nn.Module, examples: list, prefix_gradient: bool) -> tuple[A
 
 def flat(grads: Any) -> mx.array:
     """Every gradient entry in one vector."""
-    return mx.concatenate([v.reshape(-1) for _, v in tree_flatten(grads)])
+    return mx.concatenate([cast(mx.array, v).reshape(-1) for _, v in tree_flatten(grads)])
 
 
 def main() -> None:
