@@ -6,9 +6,10 @@ first tool call (its arguments included), the loss on that turn alone. That is t
 decision the model must get right, without the rest of the code, the tool output and the
 answer prose that make up most of a chat's tokens (a causal model trains on a prefix as
 well as on the whole: nothing after the cut is taught either way).
-`TrainConfig.call_examples` picks full chats, call examples, or both; `loss_weighting` and
-`call_weight` spread each example's loss over its assistant turns; each example carries the
-tool its (last) call starts with, for `TrainConfig.balance`.
+`TrainConfig.call_examples` picks full chats, call examples, or both (`chat_share`: how many
+chats are also trained whole); `loss_weighting` and `call_weight` spread each example's loss
+over its assistant turns, and `name_weight` within a calling turn onto its first tool name;
+each example carries the tool its (last) call starts with, for `TrainConfig.balance`.
 """
 
 from __future__ import annotations
