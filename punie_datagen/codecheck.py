@@ -9,6 +9,7 @@ from collections.abc import Collection, Mapping
 import attrs
 
 from punie_datagen.attrcheck import attribute_errors
+from punie_datagen.callstyle import HOISTED, hoist_first_call
 from punie_tools.callsite import call_site
 from punie_tools.spec import ToolSpec
 
@@ -29,12 +30,17 @@ class CodeCheck:
 
 def check_code(code: str, tools: Mapping[str, ToolSpec]) -> CodeCheck:
     """Check that code parses, imports nothing, calls only known tools correctly and reads
-    only attributes its result types have; rename ``<tool>_direct`` calls to the tool."""
+    only attributes its result types have; rename ``<tool>_direct`` calls to the tool and
+    open the block with its first tool call as ``result = CALL`` (`punie_datagen.callstyle`)."""
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
         return CodeCheck(code, error=f"code does not parse: {exc.msg} (line {exc.lineno})")
     code, repairs = _rename_direct(code, tree, tools)
+    hoisted = hoist_first_call(code, tools)
+    if hoisted is not None:
+        code = hoisted
+        repairs.append(HOISTED)
     if repairs:
         tree = ast.parse(code)
     error = _first_error(tree, tools)

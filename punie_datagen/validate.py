@@ -24,9 +24,10 @@ TokenCounter = Callable[[Sequence[Mapping[str, str]]], int]
 CALL_OPEN = "<tool_call>"
 CALL_CLOSE = "</tool_call>"
 ROLES = ("system", "user", "assistant")
-RULES_VERSION = 2
+RULES_VERSION = 3
 """Bumped when a rule or repair changes what a build keeps (part of the inputs hash): 2 drops
-the announcement before a first call."""
+the announcement before a first call, 3 opens each code block with its first tool call
+assigned to ``result`` (`punie_datagen.callstyle`)."""
 
 
 class Invalid(Exception):

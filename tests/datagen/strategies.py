@@ -9,10 +9,12 @@ from punie_tools.codemode import format_tool_call, format_tool_response
 
 GOOD_CODES = [
     'r = hover("a.py", 3, 0, "X")\nprint(r.content)',
-    'print(git_log(".", count=3))',
-    'for loc in hover("b.py", 1, 1, "Y").locations:\n    print(loc.file, loc.line)',
-    'print(tags(["a", "b"]))',
+    'result = git_log(".", count=3)\nprint(result)',
+    'result = hover("b.py", 1, 1, "Y")\n'
+    "for loc in result.locations:\n    print(loc.file, loc.line)",
+    'result = tags(["a", "b"])\nprint(result)',
 ]
+"""Code the validator keeps as it is: each block opens with its first call assigned."""
 BAD_CODES = [
     "print(r.type_info",
     'r = hover("a.py", 3, 0, "X")\nprint(r.type_info)',

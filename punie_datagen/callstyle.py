@@ -1,0 +1,157 @@
+"""One way to open a code block: its first tool call assigned to ``result`` on its own line.
+
+The examples open their code two ways: ``result = find_references(...)`` (most of the
+foundation set and the templates' longer code) and ``print(find_references(...).count)`` (the
+templates' short code). The tool name is then spelled by different tokens (`` find`` after
+``=``, ``find`` after ``(``; `` c``/``c`` for the CST tools), and which opening a request gets
+goes with its category, so the opening itself votes for a category before the model names a
+tool. `hoist_first_call` rewrites a block so that its first tool call is the whole value of a
+top-level ``result = `` and the statement that used it reads ``result`` instead: the same
+calls run in the same order and print the same output.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from collections.abc import Collection
+
+RESULT = "result"
+HOISTED = "first tool call assigned to `result`"
+"""The repair's description in the manifest."""
+
+
+def hoist_first_call(code: str, tool_names: Collection[str]) -> str | None:
+    """The code with its first tool call hoisted into ``result = CALL``; None to leave it.
+
+    Left as it is: code already opening its first call that way (any variable name), code
+    that uses the name ``result`` anywhere, and calls that are not evaluated exactly once,
+    first, in a top-level statement (inside a loop body, a function, a lambda, a
+    comprehension's element, a branch or an f-string).
+    """
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if any(isinstance(node, ast.Name) and node.id == RESULT for node in ast.walk(tree)):
+        return None
+    found = _first_call(tree, tool_names)
+    if found is None:
+        return None
+    statement, call = found
+    if _assigned_whole(statement, call) or not _evaluated_once_first(statement, call):
+        return None
+    starts = _line_starts(code)
+    begin = _offset(code, starts, statement.lineno, statement.col_offset)
+    call_begin = _offset(code, starts, call.lineno, call.col_offset)
+    call_end = _offset(code, starts, call.end_lineno or call.lineno, call.end_col_offset or 0)
+    call_source = code[call_begin:call_end]
+    rewritten = (
+        f"{code[:begin]}{RESULT} = {call_source}\n{code[begin:call_begin]}{RESULT}{code[call_end:]}"
+    )
+    return rewritten if _same_call(rewritten, call, tool_names) else None
+
+
+def _first_call(tree: ast.Module, names: Collection[str]) -> tuple[ast.stmt, ast.Call] | None:
+    """The top-level statement holding the first tool call (by position), and that call."""
+    for statement in tree.body:
+        calls = [
+            node
+            for node in ast.walk(statement)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in names
+        ]
+        if calls:
+            return statement, min(calls, key=lambda node: (node.lineno, node.col_offset))
+    return None
+
+
+def _assigned_whole(statement: ast.stmt, call: ast.Call) -> bool:
+    """Whether the statement is already ``NAME = CALL``."""
+    return (
+        isinstance(statement, ast.Assign)
+        and statement.value is call
+        and len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+    )
+
+
+def _evaluated_once_first(statement: ast.stmt, call: ast.Call) -> bool:
+    """Whether the call runs exactly once when the statement runs, before anything it reads
+    could change: on a path of plain expressions, a ``for`` statement's iterable, or the first
+    iterable of a comprehension, and nowhere the rewrite by offsets could go wrong."""
+    path = _path(statement, call)
+    if path is None or not isinstance(statement, ast.Expr | ast.Assign | ast.For):
+        return False
+    if isinstance(statement, ast.For) and (len(path) < 2 or path[1] is not statement.iter):
+        return False
+    for parent, child in itertools.pairwise(path):
+        if isinstance(parent, ast.Lambda | ast.IfExp | ast.JoinedStr | ast.NamedExpr):
+            return False
+        if isinstance(parent, ast.BoolOp) and child is not parent.values[0]:
+            return False
+        comprehension = ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
+        if isinstance(parent, comprehension) and child is not parent.generators[0]:
+            return False
+        if isinstance(parent, ast.comprehension) and child is not parent.iter:
+            return False
+        if isinstance(parent, ast.Call) and parent is not call and _calls_before(parent, child):
+            return False
+    return True
+
+
+def _calls_before(parent: ast.Call, child: ast.AST) -> bool:
+    """Whether an argument evaluated before `child` in this call calls anything."""
+    for argument in [*parent.args, *(keyword.value for keyword in parent.keywords)]:
+        if argument is child:
+            return False
+        if any(isinstance(node, ast.Call) for node in ast.walk(argument)):
+            return True
+    return False
+
+
+def _path(root: ast.AST, target: ast.AST) -> list[ast.AST] | None:
+    """The nodes from `root` down to `target`, both included."""
+    if root is target:
+        return [root]
+    for child in ast.iter_child_nodes(root):
+        below = _path(child, target)
+        if below is not None:
+            return [root, *below]
+    return None
+
+
+def _line_starts(code: str) -> list[int]:
+    starts = [0]
+    for index, char in enumerate(code):
+        if char == "\n":
+            starts.append(index + 1)
+    return starts
+
+
+def _offset(code: str, starts: list[int], line: int, byte_column: int) -> int:
+    """Character offset of an ast position (1-based line, UTF-8 byte column)."""
+    start = starts[line - 1]
+    end = starts[line] if line < len(starts) else len(code)
+    text = code[start:end]
+    return start + len(text.encode()[:byte_column].decode(errors="ignore"))
+
+
+def _same_call(rewritten: str, call: ast.Call, names: Collection[str]) -> bool:
+    """Whether the rewrite parses and opens with ``result = `` the very call it hoisted."""
+    try:
+        tree = ast.parse(rewritten)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    found = _first_call(tree, names)
+    if found is None:
+        return False
+    statement, first = found
+    return (
+        _assigned_whole(statement, first)
+        and isinstance(statement, ast.Assign)
+        and isinstance(statement.targets[0], ast.Name)
+        and statement.targets[0].id == RESULT
+        and ast.dump(first) == ast.dump(call)
+    )
