@@ -16,6 +16,8 @@ import ast
 import itertools
 from collections.abc import Collection
 
+from punie_tools.callsite import char_offset, tool_call_nodes
+
 RESULT = "result"
 HOISTED = "first tool call assigned to `result`"
 """The repair's description in the manifest."""
@@ -41,10 +43,9 @@ def hoist_first_call(code: str, tool_names: Collection[str]) -> str | None:
     statement, call = found
     if _assigned_whole(statement, call) or not _evaluated_once_first(statement, call):
         return None
-    starts = _line_starts(code)
-    begin = _offset(code, starts, statement.lineno, statement.col_offset)
-    call_begin = _offset(code, starts, call.lineno, call.col_offset)
-    call_end = _offset(code, starts, call.end_lineno or call.lineno, call.end_col_offset or 0)
+    begin = char_offset(code, statement.lineno, statement.col_offset)
+    call_begin = char_offset(code, call.lineno, call.col_offset)
+    call_end = char_offset(code, call.end_lineno or call.lineno, call.end_col_offset or 0)
     call_source = code[call_begin:call_end]
     rewritten = (
         f"{code[:begin]}{RESULT} = {call_source}\n{code[begin:call_begin]}{RESULT}{code[call_end:]}"
@@ -55,15 +56,9 @@ def hoist_first_call(code: str, tool_names: Collection[str]) -> str | None:
 def _first_call(tree: ast.Module, names: Collection[str]) -> tuple[ast.stmt, ast.Call] | None:
     """The top-level statement holding the first tool call (by position), and that call."""
     for statement in tree.body:
-        calls = [
-            node
-            for node in ast.walk(statement)
-            if isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in names
-        ]
+        calls = tool_call_nodes(statement, names)
         if calls:
-            return statement, min(calls, key=lambda node: (node.lineno, node.col_offset))
+            return statement, calls[0]
     return None
 
 
@@ -120,22 +115,6 @@ def _path(root: ast.AST, target: ast.AST) -> list[ast.AST] | None:
         if below is not None:
             return [root, *below]
     return None
-
-
-def _line_starts(code: str) -> list[int]:
-    starts = [0]
-    for index, char in enumerate(code):
-        if char == "\n":
-            starts.append(index + 1)
-    return starts
-
-
-def _offset(code: str, starts: list[int], line: int, byte_column: int) -> int:
-    """Character offset of an ast position (1-based line, UTF-8 byte column)."""
-    start = starts[line - 1]
-    end = starts[line] if line < len(starts) else len(code)
-    text = code[start:end]
-    return start + len(text.encode()[:byte_column].decode(errors="ignore"))
 
 
 def _same_call(rewritten: str, call: ast.Call, names: Collection[str]) -> bool:

@@ -10,7 +10,7 @@ import attrs
 
 from punie_datagen.attrcheck import attribute_errors
 from punie_datagen.callstyle import HOISTED, hoist_first_call
-from punie_tools.callsite import call_site
+from punie_tools.callsite import call_site, tool_call_nodes
 from punie_tools.spec import ToolSpec
 
 DIRECT_SUFFIX = "_direct"
@@ -84,13 +84,7 @@ def calls_in_order(code: str, names: Collection[str]) -> list[str]:
 
 def _calls(tree: ast.Module, names: Collection[str]) -> tuple[str, ...]:
     """Calls by name of the tools in ``names``, in source order (line, then column)."""
-    calls = [
-        n
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in names
-    ]
-    calls.sort(key=lambda n: (n.lineno, n.col_offset))
-    return tuple(c.func.id for c in calls if isinstance(c.func, ast.Name))
+    return tuple(c.func.id for c in tool_call_nodes(tree, names) if isinstance(c.func, ast.Name))
 
 
 def check_arguments(spec: ToolSpec, node: ast.Call) -> str | None:

@@ -56,6 +56,25 @@ def _constants(tree: ast.Module) -> dict[str, Any]:
     return out
 
 
+def tool_call_nodes(tree: ast.AST, tool_names: Collection[str]) -> list[ast.Call]:
+    """Every call by name of a tool in `tool_names` under `tree`, in source order."""
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in tool_names
+    ]
+    return sorted(calls, key=lambda node: (node.lineno, node.col_offset))
+
+
+def char_offset(code: str, line: int, byte_column: int) -> int:
+    """Character offset in `code` of an ast position (1-based line, UTF-8 byte column)."""
+    lines = code.split("\n")
+    before = sum(len(text) + 1 for text in lines[: line - 1])
+    return before + len(lines[line - 1].encode()[:byte_column].decode(errors="ignore"))
+
+
 def extract_calls(code: str, tool_names: Collection[str]) -> list[CallSite] | None:
     """Every call of a registered tool in ``code``, in source order; None if it does not parse.
 

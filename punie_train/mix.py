@@ -21,6 +21,7 @@ from typing import Any, cast
 import numpy as np
 
 from punie_eval.first_call import NO_TOOL, first_tool
+from punie_tools.callsite import char_offset, tool_call_nodes
 from punie_tools.codemode import parse_tool_call
 from punie_train.config import TrainConfig
 from punie_train.dataset import (
@@ -77,23 +78,8 @@ def _first_call(reply: str, tool_names: Collection[str]) -> tuple[int, str, ast.
         tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    calls = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in tool_names
-    ]
-    if not calls:
-        return None
-    return start, code, min(calls, key=lambda node: (node.lineno, node.col_offset))
-
-
-def _offset(code: str, line: int, byte_column: int) -> int:
-    """Character offset in `code` of an ast position (1-based line, UTF-8 byte column)."""
-    lines = code.split("\n")
-    before = sum(len(text) + 1 for text in lines[: line - 1])
-    return before + len(lines[line - 1].encode()[:byte_column].decode(errors="ignore"))
+    calls = tool_call_nodes(tree, tool_names)
+    return (start, code, calls[0]) if calls else None
 
 
 def call_line_end(reply: str, tool_names: Collection[str]) -> int | None:
@@ -114,7 +100,7 @@ def call_name_span(reply: str, tool_names: Collection[str]) -> tuple[int, int] |
         return None
     start, code, first = found
     name = first.func
-    begin = start + _offset(code, name.lineno, name.col_offset)
+    begin = start + char_offset(code, name.lineno, name.col_offset)
     return begin, begin + len(cast(ast.Name, name).id)
 
 
