@@ -41,7 +41,7 @@ def hoist_first_call(code: str, tool_names: Collection[str]) -> str | None:
     if found is None:
         return None
     statement, call = found
-    if _assigned_whole(statement, call) or not _evaluated_once_first(statement, call):
+    if _assigned_to(statement, call) is not None or not _evaluated_once_first(statement, call):
         return None
     begin = char_offset(code, statement.lineno, statement.col_offset)
     call_begin = char_offset(code, call.lineno, call.col_offset)
@@ -62,14 +62,12 @@ def _first_call(tree: ast.Module, names: Collection[str]) -> tuple[ast.stmt, ast
     return None
 
 
-def _assigned_whole(statement: ast.stmt, call: ast.Call) -> bool:
-    """Whether the statement is already ``NAME = CALL``."""
-    return (
-        isinstance(statement, ast.Assign)
-        and statement.value is call
-        and len(statement.targets) == 1
-        and isinstance(statement.targets[0], ast.Name)
-    )
+def _assigned_to(statement: ast.stmt, call: ast.Call) -> str | None:
+    """NAME when the statement is already ``NAME = CALL``, else None."""
+    if isinstance(statement, ast.Assign) and statement.value is call:
+        target = statement.targets[0] if len(statement.targets) == 1 else None
+        return target.id if isinstance(target, ast.Name) else None
+    return None
 
 
 def _evaluated_once_first(statement: ast.stmt, call: ast.Call) -> bool:
@@ -127,10 +125,4 @@ def _same_call(rewritten: str, call: ast.Call, names: Collection[str]) -> bool:
     if found is None:
         return False
     statement, first = found
-    return (
-        _assigned_whole(statement, first)
-        and isinstance(statement, ast.Assign)
-        and isinstance(statement.targets[0], ast.Name)
-        and statement.targets[0].id == RESULT
-        and ast.dump(first) == ast.dump(call)
-    )
+    return _assigned_to(statement, first) == RESULT and ast.dump(first) == ast.dump(call)
