@@ -45,7 +45,7 @@ SAMPLES: list[str] = []
 BASE: dict[str, Any] = {
     "mix": "add", "weighting": "turn", "balance": "tool", "per_update": 16, "updates": 80,
     "lr": 3e-4, "scale": 20.0, "rank": 8, "num_layers": -1, "warmup": 10, "probe_every": 20,
-    "file": "mix.npz",
+    "file": "mix.npz", "share": 1.0,
 }  # fmt: skip
 RUN1: dict[str, dict[str, Any]] = {
     "default": {},
@@ -105,7 +105,26 @@ RUN4: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 """Run 4 (run4/): the new default (short code, turn cut) with smaller, more updates and other
 learning rates, on the same 240 probe requests as run 3."""
-RUNS = {"run1": RUN1, "run2": RUN2, "run3": RUN3, "run4": RUN4}
+NOW: dict[str, Any] = {**TURNS_NOW, "lr": 5e-4, "file": "mix_now.npz"}
+RUN5: dict[str, dict[str, Any]] = {
+    "default": NOW,
+    "lr7e-4": {**NOW, "lr": 7e-4},
+    "name2": {**NOW, "weighting": "turn_call3_name2"},
+    "call6": {**NOW, "weighting": "turn_call6"},
+    "share0.3-200": {**NOW, "share": 0.3, "updates": 200},
+    "share0.3-200-lr7e-4": {**NOW, "share": 0.3, "updates": 200, "lr": 7e-4},
+}  # fmt: skip
+"""Run 5 (run5/): the default of 2026-11-26 (short code, turn cut, 160 updates of 8, lr 5e-4,
+calling turns x3; data with every first call opening `result = `) against a name weight of 2,
+calling turns x6, lr 7e-4, and 30% of the chats trained whole with the CPU minutes saved spent
+on more updates (200 updates: the same estimated CPU cost as 160 of the full mix)."""
+RUN6: dict[str, dict[str, Any]] = {
+    "name2-share0.3-200": {**NOW, "weighting": "turn_call3_name2", "share": 0.3, "updates": 200},
+    "name2-200": {**NOW, "weighting": "turn_call3_name2", "updates": 200},
+}
+"""Run 6 (run6/): run 5's two gains together, and the name weight at 200 updates (the cost of
+more updates of the whole mix)."""
+RUNS = {"run1": RUN1, "run2": RUN2, "run3": RUN3, "run4": RUN4, "run5": RUN5, "run6": RUN6}
 FINAL_TOKENS = 160
 
 
@@ -117,10 +136,17 @@ class Mix:
         self.keys, self.full, self.chat = z["keys"], z["full"], z["chat"]
         self.w = {k[2:]: z[k] for k in z.files if k.startswith("w_")}
 
-    def subset(self, mix: str) -> np.ndarray:
+    def subset(self, mix: str, share: float = 1.0) -> np.ndarray:
+        with_calls = set(self.chat[~self.full].tolist())
+        if mix == "add" and share < 1.0:
+            # punie_train.mix.whole_chats: a seeded share of the calling chats is trained whole
+            count = int(self.chat.max()) + 1
+            chosen = np.random.default_rng([0, 11]).permutation(count)[: round(share * count)]
+            whole = set(chosen.tolist())
+            keep = ~self.full | np.array([c in whole or c not in with_calls for c in self.chat])
+            return np.nonzero(keep)[0]
         if mix == "add":
             return np.arange(len(self.keys))
-        with_calls = set(self.chat[~self.full].tolist())
         if mix == "none":
             return np.nonzero(self.full)[0]
         keep = ~self.full | np.array([c not in with_calls for c in self.chat])
@@ -205,7 +231,7 @@ def train(
     model = Llama(weights, device, k["rank"], k["scale"], k["num_layers"])
     params = model.lora_parameters()
     opt = MlxAdam(params)
-    sub = mix.subset(k["mix"])
+    sub = mix.subset(k["mix"], k["share"])
     lengths = np.diff(mix.offsets)[sub]
     keys = [str(x) for x in mix.keys[sub]] if k["balance"] == "tool" else None
     cache: dict[int, list[np.ndarray]] = {}
@@ -245,7 +271,7 @@ def train(
         opt.step(lr_at(update, k["lr"], k["updates"], k["warmup"]))
         done = update + 1
         if done % k["probe_every"] == 0 or done == k["updates"]:
-            final = done == k["updates"] and run in ("run3", "run4")
+            final = done == k["updates"] and run in ("run3", "run4", "run5", "run6")
             texts: list[str] = []
             chosen = probe(model, prompts, names, tok, device, FINAL_TOKENS if final else 40, texts)
             hits = np.array([c == e for c, e in zip(chosen, expected, strict=True)])

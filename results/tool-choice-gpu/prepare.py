@@ -36,19 +36,18 @@ from punie_runtime.base_model import (  # noqa: E402
 from punie_tools import Registry  # noqa: E402
 from punie_tools.prompt import system_prompt  # noqa: E402
 from punie_train.config import TrainConfig  # noqa: E402
-from punie_train.dataset import (  # noqa: E402
-    TokenizedExample,
-    TurnWeighting,
-    tokenize_chat,
-)
-from punie_train.mix import call_cuts, chat_key, cut_example  # noqa: E402
+from punie_train.dataset import TokenizedExample, tokenize_chat  # noqa: E402
+from punie_train.mix import call_cuts, chat_key, cut_example, weighting  # noqa: E402
 from punie_train.probe import CALL_PREFIX, probe_decisions  # noqa: E402
 
-WEIGHTINGS = {
-    "token": TurnWeighting(per_turn=False),
-    "turn": TurnWeighting(per_turn=True),
-    "turn_call3": TurnWeighting(per_turn=True, call_weight=3.0),
+WEIGHTINGS: dict[str, dict[str, Any]] = {
+    "token": {"loss_weighting": "token", "call_weight": 1.0},
+    "turn": {"loss_weighting": "turn", "call_weight": 1.0},
+    "turn_call3": {"loss_weighting": "turn", "call_weight": 3.0},
+    "turn_call6": {"loss_weighting": "turn", "call_weight": 6.0},
+    "turn_call3_name2": {"loss_weighting": "turn", "call_weight": 3.0, "name_weight": 2.0},
 }
+"""The loss weightings each example's per-target weights are written for (TrainConfig knobs)."""
 
 
 def targets_of(
@@ -85,24 +84,18 @@ def main() -> None:
     weights: dict[str, list[np.ndarray]] = {k: [] for k in WEIGHTINGS}
     keys, full, chat_index = [], [], []
     configs = {
-        wname: TrainConfig(
-            call_examples="add",
-            call_cut=args.call_cut,
-            loss_weighting="turn" if spread.per_turn else "token",
-            call_weight=spread.call_weight,
-        )
-        for wname, spread in WEIGHTINGS.items()
+        wname: TrainConfig(call_examples="add", call_cut=args.call_cut, **knobs)
+        for wname, knobs in WEIGHTINGS.items()
     }
     for ci, messages in enumerate(chats):
         variants = {}
-        for wname, spread in WEIGHTINGS.items():
-            config = configs[wname]
+        for wname, config in configs.items():
             examples = [
                 tokenize_chat(
                     messages,
                     tokenizer,
                     mask_prompt=True,
-                    weighting=spread,
+                    weighting=weighting(config, names),
                     key=chat_key(messages, names),
                 )
             ]

@@ -1,4 +1,4 @@
-"""table.md from run1/ to run4/ results.jsonl: a row per configuration with its probe curve.
+"""table.md from run1/ to run6/ results.jsonl: a row per configuration with its probe curve.
 
 python results/tool-choice-gpu/table.py
 """
@@ -17,21 +17,24 @@ MS_PER_TOKEN = 10.5
 def main() -> None:
     lines = [
         "| run | config | knobs changed from the default | updates x examples | est. CPU min "
-        "| probe (241 valid) by update | final: all / the CPU probe's 64 |",
+        "| probe (valid split: 241, runs 5-6: 250) by update | final: all / the CPU probe's 64 |",
         "|---|---|---|---|---|---|---|",
     ]
     base = None
-    for run in ("run1", "run2", "run3", "run4"):
+    for run in ("run1", "run2", "run3", "run4", "run5", "run6"):
         for line in (HERE / run / "results.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             knobs = row["knobs"]
             if base is None:
                 base = knobs
             file = knobs.pop("file", "")
-            cut = "turn" if "turn" in file else "line"
+            now = file == "mix_now.npz"  # runs 5-6: the data of 2026-11-26 (first calls hoisted)
+            cut = "turn" if "turn" in file or now else "line"
             knobs = {**knobs, "cut": cut}
-            if run in ("run3", "run4"):  # the template code: long (before) or short
+            if run not in ("run1", "run2"):  # the template code: long (before) or short
                 knobs["code"] = "long" if "long" in file else "short"
+            if now:
+                knobs["data"] = "hoisted"
             changed = {
                 k: v for k, v in knobs.items() if base.get(k, "line") != v and k != "probe_every"
             }
