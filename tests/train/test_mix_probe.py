@@ -89,7 +89,7 @@ def test_name_weight_multiplies_the_tool_name_tokens_within_the_calling_turn() -
     """name_weight 5: the tokens spelling `ruff_check` weigh 5x the call turn's others; the
     call turn keeps its per-turn share (3 of 4 with call_weight 3) and the answer its own."""
     tokenizer = wrapped_tokenizer()
-    base = TrainConfig(loss_weighting="turn", call_weight=3.0)
+    base = TrainConfig(loss_weighting="turn", call_weight=3.0, name_weight=1.0)
     chat = two_turn_chat("ruff_check")
     (plain,) = chat_examples(chat, tokenizer, attrs.evolve(base, call_examples="none"), NAMES)
     config = attrs.evolve(base, call_examples="none", name_weight=5.0)
