@@ -1,4 +1,4 @@
-"""table.md from run1/ to run6/ results.jsonl: a row per configuration with its probe curve.
+"""table.md from run1/ to run7/ results.jsonl: a row per configuration with its probe curve.
 
 python results/tool-choice-gpu/table.py
 """
@@ -17,18 +17,18 @@ MS_PER_TOKEN = 10.5
 def main() -> None:
     lines = [
         "| run | config | knobs changed from the default | updates x examples | est. CPU min "
-        "| probe (valid split: 241, runs 5-6: 250) by update | final: all / the CPU probe's 64 |",
+        "| probe (valid split: 241, runs 5-7: 250) by update | final: all / the CPU probe's 64 |",
         "|---|---|---|---|---|---|---|",
     ]
     base = None
-    for run in ("run1", "run2", "run3", "run4", "run5", "run6"):
+    for run in ("run1", "run2", "run3", "run4", "run5", "run6", "run7"):
         for line in (HERE / run / "results.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             knobs = row["knobs"]
             if base is None:
                 base = knobs
             file = knobs.pop("file", "")
-            now = file == "mix_now.npz"  # runs 5-6: the data of 2026-11-26 (first calls hoisted)
+            now = file == "mix_now.npz"  # runs 5-7: the data of 2026-11-26 (first calls hoisted)
             cut = "turn" if "turn" in file or now else "line"
             knobs = {**knobs, "cut": cut}
             if run not in ("run1", "run2"):  # the template code: long (before) or short
