@@ -29,9 +29,8 @@ accumulation 8, rank 8, scale 20, lr 5e-4 with warm-up and cosine decay), probe 
 on valid requests at each validation, evaluate the base model and the best adapter (probe
 accuracy, then validation loss) on every plugin's eval queries beside a bag-of-words
 classifier, and write report.json, report.md, report.png and confusion.png into the run
-directory. The seed's Phase 33 knobs: --config configs/phase33.yaml.
-Training knobs come from defaults, then --config YAML (mlx-lm's keys),
-then the flags below."""
+directory. The seed's Phase 33 knobs: --config configs/phase33.yaml. Training knobs come from
+defaults, then --config YAML (mlx-lm's keys), then the flags below."""
 
 EPILOG = """\
 examples:

@@ -9,26 +9,26 @@ YAML). Precedence is CLI > YAML > defaults, as in mlx-lm's `lora.py`:
 
 The defaults are the tool-choice recipe chosen by the screenings in
 `results/tool-choice-screen/` (short CPU runs) and `results/tool-choice-gpu/` (a torch replica
-of this trainer at full budget; the probe's first-tool accuracy on the valid split): the train
-split's full chats plus a call example per calling turn (`call_examples: add`, cut after the
-whole calling turn: `call_cut: turn`; with the templates' short code a calling turn is the call
-and a print, and the replica measured 67.1% probe and 85.8% type-checking replies against 62.5%
-and 88.3% for the line cut and 67.5% and 63.3% with the old long template code,
-`results/tool-choice-gpu/run3`), a seeded 30% of the chats also trained whole
-(`chat_share: 0.3`: the answers and follow-up turns stay trained, and the CPU time the other
-whole chats would take buys 25% more updates), each assistant turn weighing the same and
-calling turns three times that (`loss_weighting: turn`, `call_weight: 3`: 68.5% vs 61.0% probe
-at the same cost), each token of a calling turn's first tool name twice the turn's others
-(`name_weight: 2`), every first-called tool an equal share of each epoch (`balance: tool`),
-1600 iterations of batch 1 with gradient accumulation 8 (200 updates, ~16 s each on the 2-core
-CPU; replica runs 5-6 on the same data and the same estimated CPU minutes: 82.8% probe with
-the name weight and the chat share against 71.2% for 160 updates of every chat whole without
-it; smaller updates learn the choice faster: 66.0% vs 61.0% for 160 of 8 vs 80 of 16), LoRA
-rank 8 and scale 20, learning rate 5e-4 (replica run 4: 72.1% vs 67.1% first tool for 3e-4;
-7e-4 lost 15 points in run 5, 1e-3 diverged) with a 10-update warm-up then cosine decay to
-5e-5, validation, the probe and a checkpoint every 320 iterations, max 2048 tokens. The seed's
-Phase 33 knobs (800 iterations, accumulation 4, lr 1e-4, full chats, per-token loss) are
-`configs/phase33.yaml`.
+of this trainer at full budget; the probe's first-tool accuracy on the valid split): a call
+example per calling turn of the train split beside whole chats (`call_examples: add`, cut after
+the whole calling turn: `call_cut: turn`; with the templates' short code a calling turn is the
+call and a print, and the replica measured 67.1% probe and 85.8% type-checking replies against
+62.5% and 88.3% for the line cut and 67.5% and 63.3% with the old long template code,
+`results/tool-choice-gpu/run3`), a seeded 30% of the chats also trained whole (`chat_share:
+0.3`: the answers and follow-up turns stay trained, and the CPU time the other whole chats would
+take buys 25% more updates), each assistant turn weighing the same and calling turns three times
+that (`loss_weighting: turn`, `call_weight: 3`: 68.5% vs 61.0% probe at the same cost), each
+token of a calling turn's first tool name twice the turn's others (`name_weight: 2`), every
+first-called tool an equal share of each epoch (`balance: tool`), 1600 iterations of batch 1
+with gradient accumulation 8 (200 updates: 60-62 min of training on the 2-core CPU with
+validations, `results/tool-choice-full-2026-11-26l` and `-26m`; replica runs 5-6 on the same
+data and the same estimated CPU minutes: 82.8% probe with the name weight and the chat share
+against 71.2% for 160 updates of every chat whole without it; smaller updates learn the choice
+faster: 66.0% vs 61.0% for 160 of 8 vs 80 of 16), LoRA rank 8 and scale 20, learning rate 5e-4
+(replica run 4: 72.1% vs 67.1% first tool for 3e-4; 7e-4 lost 15 points in run 5, 1e-3 diverged)
+with a 10-update warm-up then cosine decay to 5e-5, validation, the probe and a checkpoint every
+320 iterations, max 2048 tokens. The seed's Phase 33 knobs (800 iterations, accumulation 4, lr
+1e-4, full chats, per-token loss) are `configs/phase33.yaml`.
 
 `num_layers` defaults to all layers (-1), not Phase 33's 8: with this recipe on the punie
 dataset (1294 train examples, SmolLM2-135M), validation loss over all 141 validation examples

@@ -41,13 +41,14 @@ from punie_train.mix import call_cuts, chat_key, cut_example, weighting  # noqa:
 from punie_train.probe import CALL_PREFIX, probe_decisions  # noqa: E402
 
 WEIGHTINGS: dict[str, dict[str, Any]] = {
-    "token": {"loss_weighting": "token", "call_weight": 1.0},
-    "turn": {"loss_weighting": "turn", "call_weight": 1.0},
-    "turn_call3": {"loss_weighting": "turn", "call_weight": 3.0},
-    "turn_call6": {"loss_weighting": "turn", "call_weight": 6.0},
+    "token": {"loss_weighting": "token", "call_weight": 1.0, "name_weight": 1.0},
+    "turn": {"loss_weighting": "turn", "call_weight": 1.0, "name_weight": 1.0},
+    "turn_call3": {"loss_weighting": "turn", "call_weight": 3.0, "name_weight": 1.0},
+    "turn_call6": {"loss_weighting": "turn", "call_weight": 6.0, "name_weight": 1.0},
     "turn_call3_name2": {"loss_weighting": "turn", "call_weight": 3.0, "name_weight": 2.0},
 }
-"""The loss weightings each example's per-target weights are written for (TrainConfig knobs)."""
+"""The loss weightings each example's per-target weights are written for (TrainConfig knobs,
+every one spelled out: the variants must not follow TrainConfig's defaults)."""
 
 
 def targets_of(

@@ -35,8 +35,11 @@ def main() -> None:
                 knobs["code"] = "long" if "long" in file else "short"
             if now:
                 knobs["data"] = "hoisted"
+            defaults = {"cut": "line", "seed": 0}  # knobs that runs 1-2 did not record
             changed = {
-                k: v for k, v in knobs.items() if base.get(k, "line") != v and k != "probe_every"
+                k: v
+                for k, v in knobs.items()
+                if base.get(k, defaults.get(k)) != v and k != "probe_every"
             }
             curve = row["curve"]
             points = ", ".join(f"{p['update']}: {p['probe_all']:.0%}" for p in curve)
