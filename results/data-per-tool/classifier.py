@@ -30,7 +30,8 @@ def main(folders: list[str]) -> None:
     print("|---" * (len(header) + 3) + "|")
     for folder, result, cats in rows:
         cells = [f"{cats[c].right}/{cats[c].n}" for c in header]
-        overall = f"{result.overall.right}/{result.overall.n} = {result.overall.right / result.overall.n:.1%}"
+        right, n = result.overall.right, result.overall.n
+        overall = f"{right}/{n} = {right / n:.1%}"
         print(f"| {folder} | {result.train_examples} | {overall} | " + " | ".join(cells) + " |")
 
 
