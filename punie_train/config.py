@@ -210,6 +210,13 @@ class TrainConfig:
             "(a seeded choice; their answers and follow-up turns), 1.0 = every chat.",
         ),
     )
+    later_call_repeat: int = attrs.field(
+        default=1,
+        metadata=option(
+            "Copies in the mix of each call example whose calling turn follows a tool "
+            "response (a workflow's next call); 1 = once, like every other example.",
+        ),
+    )
     call_cut: str = attrs.field(
         default="turn",
         metadata=option(
@@ -317,6 +324,8 @@ class TrainConfig:
             raise ConfigError(f"name_weight must be positive, got {self.name_weight}")
         if not 0.0 < self.chat_share <= 1.0:
             raise ConfigError(f"chat_share must be in (0, 1], got {self.chat_share}")
+        if self.later_call_repeat < 1:
+            raise ConfigError(f"later_call_repeat must be at least 1, got {self.later_call_repeat}")
         if self.probe_examples < 0:
             raise ConfigError(f"probe_examples must be >= 0, got {self.probe_examples}")
         if self.fine_tune_type not in FINE_TUNE_TYPES:

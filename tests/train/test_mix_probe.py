@@ -135,6 +135,23 @@ def test_call_cut_turn_keeps_the_whole_calling_turn() -> None:
     assert example.key == "ruff_check"
 
 
+def test_later_call_repeat_copies_only_the_calls_after_a_tool_response() -> None:
+    """A two-call chat: the second calling turn's example appears `later_call_repeat` times,
+    the first calling turn's once."""
+    tokenizer = wrapped_tokenizer()
+    chat = [
+        *two_turn_chat("git_status")[:4],
+        {"role": "assistant", "content": format_tool_call('d = git_log(".")\nprint(d)')},
+        {"role": "user", "content": "<tool_response>2 files</tool_response>"},
+        {"role": "assistant", "content": "Two files changed."},
+    ]
+    config = TrainConfig(call_examples="only", later_call_repeat=3)
+    examples = chat_examples(chat, tokenizer, config, NAMES)
+    assert [e.key for e in examples] == ["git_status", "git_log", "git_log", "git_log"]
+    once = chat_examples(chat, tokenizer, attrs.evolve(config, later_call_repeat=1), NAMES)
+    assert [e.key for e in once] == ["git_status", "git_log"]
+
+
 def test_call_line_end_covers_a_call_over_several_lines() -> None:
     reply = format_tool_call('x = 1\nr = git_log(\n    ".",\n    5,\n)\nprint(r)')
     end = call_line_end(reply, NAMES)
