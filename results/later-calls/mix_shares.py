@@ -36,7 +36,7 @@ def main() -> None:
                 kind = "later" if position else "first"
                 examples += [(key, kind)] * (repeat if position else 1)
         per_key = Counter(key for key, _ in examples)
-        share: Counter[str] = Counter()
+        share: dict[str, float] = {"first": 0.0, "later": 0.0, "whole": 0.0}
         for key, kind in examples:  # every key gets 1/len(per_key) of a balanced epoch
             share[kind] += 1 / per_key[key] / len(per_key)
         parts = ", ".join(f"{kind} {share[kind]:.1%}" for kind in ("first", "later", "whole"))
