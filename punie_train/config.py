@@ -28,7 +28,10 @@ faster: 66.0% vs 61.0% for 160 of 8 vs 80 of 16), LoRA rank 8 and scale 20, lear
 (replica run 4: 72.1% vs 67.1% first tool for 3e-4; 7e-4 lost 15 points in run 5, 1e-3 diverged)
 with a 10-update warm-up then cosine decay to 5e-5, validation, the probe and a checkpoint every
 320 iterations, max 2048 tokens. The seed's Phase 33 knobs (800 iterations, accumulation 4, lr
-1e-4, full chats, per-token loss) are `configs/phase33.yaml`.
+1e-4, full chats, per-token loss) are `configs/phase33.yaml`. Measured on the CPU and not
+adopted: `later_call_repeat: 4` (held-out requests 71.2%, `results/later-calls/`) and 2000
+iterations (78.8%, no gain on unseen requests for 25% more time,
+`results/tool-choice-full-2026-11-26q`).
 
 `num_layers` defaults to all layers (-1), not Phase 33's 8: with this recipe on the punie
 dataset (1294 train examples, SmolLM2-135M), validation loss over all 141 validation examples
