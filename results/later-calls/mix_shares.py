@@ -20,7 +20,7 @@ from punie_train.mix import call_cuts, whole_chats
 
 def main() -> None:
     """Print the expected shares for repeats 1 to 5."""
-    names = {spec if isinstance(spec, str) else spec.name for spec in Registry.load().tools()}
+    names = {spec.name for spec in Registry.load().tools()}
     lines = Path("data/phase33/train.jsonl").read_text().splitlines()
     chats = [json.loads(line)["messages"] for line in lines]
     kept = set(whole_chats(len(chats), 0.3, 0).tolist())
