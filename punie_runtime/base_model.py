@@ -175,11 +175,14 @@ def load_model(
     adapter_path: str | os.PathLike[str] | None = None,
     *,
     float32: bool | None = None,
+    numpy_exp: bool | None = None,
 ) -> tuple[nn.Module, TokenizerWrapper]:
     """Load (model, tokenizer) with mlx-lm, LoRA adapters applied when `adapter_path` is given.
 
     `float32` casts half-precision weights up; by default when mlx runs on the CPU, where
-    only float32 matmuls use BLAS.
+    only float32 matmuls use BLAS. `numpy_exp` computes the attention softmax and SwiGLU's
+    sigmoid with numpy's vectorised `exp` (`punie_runtime.numpy_exp`, for the model's whole
+    architecture module); by default on the CPU, where mlx's `exp` is scalar.
     """
     import mlx.core as mx
     from mlx_lm.utils import load
@@ -197,8 +200,17 @@ def load_model(
     except (OSError, ValueError) as error:
         raise BaseModelError(f"could not load {base.describe()}: {error}") from error
     model, tokenizer = loaded[0], loaded[1]
+    on_cpu = mx.default_device().type == mx.DeviceType.cpu
     if float32 is None:
-        float32 = mx.default_device().type == mx.DeviceType.cpu
+        float32 = on_cpu
     if float32:
         model.set_dtype(mx.float32, lambda dtype: mx.issubdtype(dtype, mx.floating))
+    if numpy_exp is None:
+        numpy_exp = on_cpu
+    from punie_runtime import numpy_exp as exp_ops
+
+    if numpy_exp:
+        exp_ops.install(model)
+    else:
+        exp_ops.uninstall(model)
     return model, tokenizer

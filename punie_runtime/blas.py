@@ -21,6 +21,8 @@ import attrs
 ENV_VAR = "PUNIE_BLAS"
 """`reference` forces mlx's bundled BLAS; a path names the BLAS library to preload."""
 REEXEC_MARKER = "PUNIE_BLAS_REEXEC"
+CORETYPE_VAR = "OPENBLAS_CORETYPE"
+"""OpenBLAS's own override of its CPU detection; set here when unset (see `core_type_for`)."""
 INSTALL_HINT = "apt-get install libopenblas0-pthread"
 
 CANDIDATES: tuple[str, ...] = (
@@ -67,6 +69,37 @@ def find_openblas(candidates: Sequence[str] = CANDIDATES) -> str | None:
     return next((path for path in candidates if Path(path).exists()), None)
 
 
+def core_type_for(cpu_flags: set[str]) -> str | None:
+    """The OpenBLAS kernel family for an x86 CPU with these /proc/cpuinfo flags, or None.
+
+    Debian 12's OpenBLAS 0.3.21 does not know newer Xeons' model numbers and falls back to its
+    generic Prescott kernels: 15-50 instead of 150-270 float32 GFLOP/s on this machine kind
+    (`results/speed-numpy-exp/`). Naming the family by the instruction sets avoids that.
+    """
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= cpu_flags:
+        return "SkylakeX"
+    if {"avx2", "fma"} <= cpu_flags:
+        return "Haswell"
+    return None
+
+
+def _cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return set()
+    line = next((x for x in text.splitlines() if x.startswith("flags")), "")
+    return set(line.partition(":")[2].split())
+
+
+def _hint_core_type() -> None:
+    """Set `OPENBLAS_CORETYPE` from the CPU's flags unless the user set it."""
+    if CORETYPE_VAR not in os.environ:
+        core = core_type_for(_cpu_flags())
+        if core is not None:
+            os.environ[CORETYPE_VAR] = core
+
+
 def _openblas_note(library: str) -> str:
     flavour = "pthread" if "pthread" in library else "openmp" if "openmp" in library else ""
     return f"OpenBLAS ({flavour})" if flavour else "OpenBLAS"
@@ -109,6 +142,7 @@ def ensure_fast_blas(*, reexec: bool = False) -> BlasState:
         missing = f"{ENV_VAR}={wanted} does not exist" if wanted not in ("", "auto") else ""
         _state = _reference_state(missing or INSTALL_HINT)
         return _state
+    _hint_core_type()
     if "mlx.core" in sys.modules:
         if reexec and not os.environ.get(REEXEC_MARKER):
             env = {**os.environ, "LD_PRELOAD": library, REEXEC_MARKER: "1"}

@@ -22,6 +22,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 
+from punie_runtime import numpy_exp
 from punie_train.dataset import Batch, TokenizedExample, make_batch
 
 
@@ -124,7 +125,10 @@ def batch_loss(
         logits = head(hidden[positions])
     else:
         logits = mx.concatenate([model(s[None], cache=cache)[0] for s in suffixes])[positions]
-    losses = nn.losses.cross_entropy(logits.astype(mx.float32), targets)
+    if numpy_exp.installed(model):
+        losses = numpy_exp.cross_entropy(logits.astype(mx.float32), targets)
+    else:
+        losses = nn.losses.cross_entropy(logits.astype(mx.float32), targets)
     return (losses * weights).sum()
 
 
