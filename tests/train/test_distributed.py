@@ -122,7 +122,9 @@ def assert_adapters_close(first: Path, second: Path) -> None:
     b = load_safetensors(second / "adapters.safetensors")
     assert sorted(a) == sorted(b)
     for name in a:
-        np.testing.assert_allclose(np.array(a[name]), np.array(b[name]), rtol=1e-4, atol=2e-6)
+        # the float rounding of the sums differs between 1 and 2 processes: up to 5e-6 seen
+        # on weights of ~0.05 after 4 updates with the numpy softmax (punie_runtime.numpy_exp)
+        np.testing.assert_allclose(np.array(a[name]), np.array(b[name]), rtol=1e-4, atol=1e-5)
 
 
 @pytest.fixture(name="two_ranks", scope="module")
