@@ -184,6 +184,40 @@ def _causal(length: int, span: int) -> mx.array:
     return mask
 
 
+_ALL = mx.array(True)
+"""A mask that lets every query see every key."""
+
+
+@mx.custom_function
+def _attention_weights_op(grouped: mx.array, keys: mx.array, allowed: mx.array) -> mx.array:
+    scores = grouped @ mx.swapaxes(keys, -1, -2)[:, :, None]
+    out, view = _filled(scores.shape, MASKED)
+    np.copyto(view, _as_numpy(scores), where=np.asarray(allowed))
+    del scores  # only the weights are kept for the backward, not the scores
+    _softmax_into(view)
+    return _back(out, grouped)
+
+
+@_attention_weights_op.vjp
+def _attention_weights_vjp(
+    primals: Any, cotangent: mx.array, output: mx.array
+) -> tuple[mx.array, mx.array, mx.array]:
+    grouped, keys, allowed = primals
+    scores_grad = _softmax_gradient(cotangent, output)
+    grouped_grad = scores_grad @ keys[:, :, None]
+    keys_grad = (mx.swapaxes(scores_grad, -1, -2) @ grouped).sum(axis=2)
+    return grouped_grad, keys_grad, mx.zeros_like(allowed)
+
+
+def attention_weights(grouped: mx.array, keys: mx.array, allowed: mx.array) -> mx.array:
+    """softmax(grouped @ keys^T) where `allowed`, for grouped queries (B, kv, group, L, D).
+
+    One custom op, so the backward keeps only the weights, not the scores as well (the
+    scores of a 1,000-token chat are ~50 MB per layer).
+    """
+    return cast(mx.array, _attention_weights_op(grouped, keys, allowed))
+
+
 def attention(
     queries: mx.array,
     keys: mx.array,
@@ -208,14 +242,14 @@ def attention(
     batch, heads, length, depth = queries.shape
     kv_heads, span = keys.shape[1], keys.shape[2]
     grouped = (queries * scale).reshape(batch, kv_heads, heads // kv_heads, length, depth)
-    scores = grouped @ mx.swapaxes(keys, -1, -2)[:, :, None]
-    if isinstance(mask, str):
-        weights = masked_softmax(scores, _causal(length, span)) if length > 1 else softmax(scores)
-    elif mask is None:
-        weights = softmax(scores)
+    if isinstance(mask, str) and length > 1:
+        weights = attention_weights(grouped, keys, _causal(length, span))
+    elif mask is None or isinstance(mask, str):
+        weights = attention_weights(grouped, keys, _ALL)
     elif mask.dtype == mx.bool_:
-        weights = masked_softmax(scores, _grouped_mask(mask, kv_heads))
-    else:
+        weights = attention_weights(grouped, keys, _grouped_mask(mask, kv_heads))
+    else:  # an additive mask: rare (mlx-lm's llama makes boolean ones), kept simple
+        scores = grouped @ mx.swapaxes(keys, -1, -2)[:, :, None]
         weights = softmax(scores + _grouped_mask(mask, kv_heads))
     out = weights @ values[:, :, None]
     return out.reshape(batch, heads, length, values.shape[-1])

@@ -6,7 +6,8 @@ PYTHONPATH=.:plugins:bench .venv/bin/python results/speed-numpy-exp/update_time.
 The default mix of `data/phase33` (seeded), updates of 8 examples as the trainer makes them,
 the trainer's loss (`forward.batch_loss`, shared prefix, logits only on trained tokens). One
 warm-up update, then the same N updates alternately with each path (ABAB...), so drift of the
-machine falls on both. Also prints each update's loss under both paths. Asserts nothing.
+machine falls on both. Also prints the first update's loss under both paths and the peak mlx
+memory of an update under each. Asserts nothing.
 """
 
 import sys
@@ -19,6 +20,7 @@ import argparse
 import statistics
 from pathlib import Path
 
+import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 from train_step import prepare, timed_update  # type: ignore  # bench/ is not a package
@@ -62,10 +64,14 @@ for enabled in (False, True):
 use(False)
 timed_update(model, optimizer, forward.batch_loss, [batches[0]])
 seconds: dict[bool, list[float]] = {False: [], True: []}
+peak_gb: dict[bool, float] = {False: 0.0, True: 0.0}
 for batch in batches[1:]:
     for enabled in (False, True):
         use(enabled)
+        mx.clear_cache()
+        mx.reset_peak_memory()
         seconds[enabled].append(timed_update(model, optimizer, forward.batch_loss, [batch]))
+        peak_gb[enabled] = max(peak_gb[enabled], mx.get_peak_memory() / 1e9)
     print(
         f"update: mlx exp {seconds[False][-1]:.2f} s, numpy exp {seconds[True][-1]:.2f} s",
         flush=True,
@@ -74,3 +80,6 @@ mlx_s, numpy_s = sum(seconds[False]), sum(seconds[True])
 ratios = [n / m for n, m in zip(seconds[True], seconds[False], strict=True)]
 print(f"total mlx exp {mlx_s:.1f} s, numpy exp {numpy_s:.1f} s: ratio {numpy_s / mlx_s:.2f}x")
 print(f"median ratio per update {statistics.median(ratios):.2f}x")
+print(
+    f"peak mlx memory of an update: mlx exp {peak_gb[False]:.2f} GB, numpy exp {peak_gb[True]:.2f} GB"
+)

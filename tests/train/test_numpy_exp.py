@@ -92,6 +92,16 @@ def test_attention_equals_mlx_lm_for_every_mask(mask_kind: str, length: int, spa
     theirs = scaled_dot_product_attention(q, k, v, cache=None, scale=0.35, mask=mask)
     assert ours.shape == theirs.shape
     assert close(ours, theirs)
+    g = mx.random.normal(ours.shape, key=mx.random.key(11))
+
+    def grads(function: Any) -> tuple[mx.array, ...]:
+        def loss(a: mx.array, b: mx.array, c: mx.array) -> mx.array:
+            return (function(a, b, c, cache=None, scale=0.35, mask=mask) * g).sum()
+
+        return mx.grad(loss, argnums=(0, 1, 2))(q, k, v)
+
+    mine, reference = grads(numpy_exp.attention), grads(scaled_dot_product_attention)
+    assert all(close(o, t, 1e-4) for o, t in zip(mine, reference, strict=True))
 
 
 def _tiny_llama() -> llama.Model:
