@@ -81,5 +81,6 @@ ratios = [n / m for n, m in zip(seconds[True], seconds[False], strict=True)]
 print(f"total mlx exp {mlx_s:.1f} s, numpy exp {numpy_s:.1f} s: ratio {numpy_s / mlx_s:.2f}x")
 print(f"median ratio per update {statistics.median(ratios):.2f}x")
 print(
-    f"peak mlx memory of an update: mlx exp {peak_gb[False]:.2f} GB, numpy exp {peak_gb[True]:.2f} GB"
+    f"peak mlx memory of an update: mlx exp {peak_gb[False]:.2f} GB, "
+    f"numpy exp {peak_gb[True]:.2f} GB"
 )
