@@ -54,6 +54,18 @@ def _filled(shape: tuple[int, ...], value: float) -> tuple[mx.array, np.ndarray]
     return out, np.asarray(out)
 
 
+def _parentless(x: mx.array) -> mx.array:
+    """`x` copied into a fresh buffer with no graph behind it.
+
+    Inside `value_and_grad` mlx keeps every evaluated array's inputs alive; a custom op's
+    output computed with mlx ops would keep the op's whole inner graph (for attention: the
+    scores and weights of every layer) until the backward ends.
+    """
+    out, view = _filled(x.shape, 0.0)
+    np.copyto(view, _as_numpy(x))
+    return out
+
+
 def _back(out: mx.array, like: mx.array) -> mx.array:
     return out if like.dtype == mx.float32 else out.astype(like.dtype)
 
@@ -201,7 +213,7 @@ def _weights(grouped: mx.array, keys: mx.array, allowed: mx.array) -> mx.array:
 def _attention_op(
     grouped: mx.array, keys: mx.array, values: mx.array, allowed: mx.array
 ) -> mx.array:
-    return _weights(grouped, keys, allowed) @ values[:, :, None]
+    return _parentless(_weights(grouped, keys, allowed) @ values[:, :, None])
 
 
 @_attention_op.vjp

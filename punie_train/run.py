@@ -173,7 +173,7 @@ def train_model(
     config = options.config
     names = [spec.name for spec in registry.tools()]
     try:
-        network, tokenizer = load_model(model)
+        network, tokenizer = load_model(model, numpy_exp=None if config.numpy_exp else False)
         train_file, valid_file = (data / name for name in DATA_FILES)
         train_split = training_split(
             read_chat_jsonl(train_file), tokenizer, config, names, source=str(train_file)
