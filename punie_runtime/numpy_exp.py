@@ -28,6 +28,10 @@ import numpy as np
 PATCHED_NAMES = ("scaled_dot_product_attention", "swiglu")
 """The module-level functions of an mlx-lm model module that `install` replaces."""
 
+SMALL: int = 1 << 14
+"""Ops on fewer elements stay in mlx: reading an array into numpy evaluates it (a sync of the
+stream), which costs more than a scalar exp of that size, e.g. in a decode step."""
+
 MASKED = -1e30
 """The score of a position attention may not see (exp gives exactly 0 after the shift)."""
 
@@ -73,6 +77,8 @@ def _back(out: mx.array, like: mx.array) -> mx.array:
 @mx.custom_function
 def _sigmoid_op(x: mx.array) -> mx.array:
     """1 / (1 + exp(-x)), elementwise."""
+    if x.size < SMALL:
+        return mx.sigmoid(x)
     out, view = _filled(x.shape, 0.0)
     np.negative(_as_numpy(x), out=view)
     with np.errstate(over="ignore"):  # exp(-x) = inf for x << 0 gives the right 0
@@ -97,6 +103,8 @@ def _softmax_into(view: np.ndarray) -> None:
 @mx.custom_function
 def _softmax_op(x: mx.array) -> mx.array:
     """Softmax over the last axis."""
+    if x.size < SMALL:
+        return mx.softmax(x, axis=-1)
     out, view = _filled(x.shape, 0.0)
     np.copyto(view, _as_numpy(x))
     _softmax_into(view)
@@ -106,6 +114,8 @@ def _softmax_op(x: mx.array) -> mx.array:
 @mx.custom_function
 def _masked_softmax_op(x: mx.array, allowed: mx.array) -> mx.array:
     """Softmax over the last axis of `x` where the boolean `allowed` (broadcast) is True."""
+    if x.size < SMALL:
+        return mx.softmax(mx.where(allowed, x, MASKED), axis=-1)
     out, view = _filled(x.shape, MASKED)
     np.copyto(view, _as_numpy(x), where=np.asarray(allowed))
     _softmax_into(view)
@@ -254,9 +264,11 @@ def attention(
 
     Grouped-query heads are matched by reshaping, not copying; `mask` is None, "causal"
     (aligned to the end of the keys, as mlx-lm's caches make it), a boolean array (True
-    attends) or an additive one. Quantized caches and attention sinks go to mlx-lm's own.
+    attends) or an additive one. Small ones (below `SMALL` scores per row of the batch),
+    quantized caches and attention sinks go to mlx-lm's own.
     """
-    if sinks is not None or hasattr(cache, "bits"):
+    small = queries.shape[1] * queries.shape[2] * keys.shape[2] < SMALL  # e.g. a decode step
+    if small or sinks is not None or hasattr(cache, "bits"):
         from mlx_lm.models.base import scaled_dot_product_attention
 
         return scaled_dot_product_attention(

@@ -5,7 +5,8 @@ PYTHONPATH=.:plugins:bench .venv/bin/python results/speed-numpy-exp/decode.py [-
 
 The agent's real system prompt and the queries of `bench/generate.py`, greedy replies of up to
 96 tokens from `punie_runtime.generate.Generator` (the engine evaluation and the agent use
-with mlx), the two settings interleaved query by query. Prints seconds per query, decode
+with mlx): mlx's kernels, `numpy_exp` as installed, and `numpy_exp` with every op through
+numpy (`SMALL = 0`), interleaved query by query. Prints seconds per query, decode
 tokens/s and whether the replies are the same text; asserts nothing.
 """
 
@@ -29,22 +30,26 @@ args = parser.parse_args()
 
 model, tokenizer = load_model(None, args.adapter)
 system = system_prompt()
-totals = {False: [0.0, 0], True: [0.0, 0]}
-same = 0
+small = numpy_exp.SMALL
+settings = {"mlx kernels": None, "numpy_exp": small, "numpy_exp, SMALL=0": 0}
+totals = {label: [0.0, 0] for label in settings}
+texts: dict[str, list[str]] = {label: [] for label in settings}
 for query in QUERIES:
-    texts = {}
-    for enabled in (False, True):
-        if enabled:
-            numpy_exp.install(model)
-        else:
+    for label, threshold in settings.items():
+        if threshold is None:
             numpy_exp.uninstall(model)
+        else:
+            numpy_exp.install(model)
+            numpy_exp.SMALL = threshold
         generator = Generator(model, tokenizer, max_tokens=96)
         generation = generator.generate(conversation(system, query, example=False))
-        totals[enabled][0] += generation.seconds
-        totals[enabled][1] += generation.generated_tokens
-        texts[enabled] = generation.text
-    same += texts[False] == texts[True]
-for enabled, (seconds, tokens) in totals.items():
-    label = "numpy exp" if enabled else "mlx kernels"
-    print(f"{label:12s} {seconds / len(QUERIES):6.2f} s/query  {tokens / seconds:6.1f} tokens/s")
-print(f"same reply text for {same} of {len(QUERIES)} queries")
+        totals[label][0] += generation.seconds
+        totals[label][1] += generation.generated_tokens
+        texts[label].append(generation.text)
+numpy_exp.SMALL = small
+for label, (seconds, tokens) in totals.items():
+    same = sum(a == b for a, b in zip(texts[label], texts["mlx kernels"], strict=True))
+    print(
+        f"{label:20s} {seconds / len(QUERIES):6.2f} s/query  {tokens / seconds:6.1f} tokens/s  "
+        f"same text as mlx for {same} of {len(QUERIES)}"
+    )

@@ -17,6 +17,12 @@ from mlx_lm.models.base import scaled_dot_product_attention
 from punie_runtime import numpy_exp
 
 
+@pytest.fixture(autouse=True)
+def numpy_for_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' arrays are small: take the numpy path for them too."""
+    monkeypatch.setattr(numpy_exp, "SMALL", 0)
+
+
 def close(a: mx.array, b: mx.array, tol: float = 1e-5) -> bool:
     """Equal up to float32 rounding, relative to the larger magnitude."""
     scale = max(1.0, float(np.abs(np.asarray(b)).max()))
@@ -197,3 +203,14 @@ def test_masked_softmax_gives_masked_positions_zero_weight() -> None:
     theirs = mx.softmax(mx.where(allowed, x, -mx.inf), axis=-1)
     assert close(ours, theirs)
     assert mx.all(mx.where(allowed, 0.0, ours) == 0).item()
+
+
+def test_small_inputs_stay_in_mlx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(numpy_exp, "SMALL", 1 << 14)
+    x = mx.random.normal((3, 5), key=mx.random.key(2))
+    assert mx.array_equal(numpy_exp.softmax(x), mx.softmax(x, axis=-1)).item()
+    assert mx.array_equal(numpy_exp.sigmoid(x), mx.sigmoid(x)).item()
+    q, k, v = _qkv(1, 9)
+    ours = numpy_exp.attention(q, k, v, cache=None, scale=0.35, mask=None)
+    theirs = scaled_dot_product_attention(q, k, v, cache=None, scale=0.35, mask=None)
+    assert mx.array_equal(ours, theirs).item()
