@@ -181,8 +181,8 @@ def load_model(
 
     `float32` casts half-precision weights up; by default when mlx runs on the CPU, where
     only float32 matmuls use BLAS. `numpy_exp` computes the attention softmax and SwiGLU's
-    sigmoid with numpy's vectorised `exp` (`punie_runtime.numpy_exp`, for the model's whole
-    architecture module); by default on the CPU, where mlx's `exp` is scalar.
+    sigmoid with numpy's vectorised `exp` and RoPE from a table (`punie_runtime.numpy_exp`, for
+    the model's whole architecture module); by default on the CPU, where mlx's `exp` is scalar.
     """
     import mlx.core as mx
     from mlx_lm.utils import load

@@ -73,8 +73,9 @@ def core_type_for(cpu_flags: set[str]) -> str | None:
     """The OpenBLAS kernel family for an x86 CPU with these /proc/cpuinfo flags, or None.
 
     Debian 12's OpenBLAS 0.3.21 does not know newer Xeons' model numbers and falls back to its
-    generic Prescott kernels: 15-50 instead of 150-270 float32 GFLOP/s on this machine kind
-    (`results/speed-numpy-exp/`). Naming the family by the instruction sets avoids that.
+    generic Prescott kernels: mlx's float32 matmul at 15-54 instead of 140-230 GFLOP/s on this
+    machine kind (`results/speed-numpy-exp/`). Naming the family by the instruction sets
+    avoids that.
     """
     if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= cpu_flags:
         return "SkylakeX"

@@ -100,15 +100,24 @@ def _softmax_into(view: np.ndarray) -> None:
     view /= view.sum(axis=-1, keepdims=True)
 
 
+_ALL = mx.array(True)
+"""A mask that lets every query see every key."""
+
+
+def _masked_softmax_numpy(x: mx.array, allowed: mx.array) -> mx.array:
+    """Float32 softmax over the last axis of `x` where `allowed` (broadcast), in numpy."""
+    out, view = _filled(x.shape, MASKED)
+    np.copyto(view, _as_numpy(x), where=np.asarray(allowed))
+    _softmax_into(view)
+    return out
+
+
 @mx.custom_function
 def _softmax_op(x: mx.array) -> mx.array:
     """Softmax over the last axis."""
     if x.size < SMALL:
         return mx.softmax(x, axis=-1)
-    out, view = _filled(x.shape, 0.0)
-    np.copyto(view, _as_numpy(x))
-    _softmax_into(view)
-    return _back(out, x)
+    return _back(_masked_softmax_numpy(x, _ALL), x)
 
 
 @mx.custom_function
@@ -116,10 +125,7 @@ def _masked_softmax_op(x: mx.array, allowed: mx.array) -> mx.array:
     """Softmax over the last axis of `x` where the boolean `allowed` (broadcast) is True."""
     if x.size < SMALL:
         return mx.softmax(mx.where(allowed, x, MASKED), axis=-1)
-    out, view = _filled(x.shape, MASKED)
-    np.copyto(view, _as_numpy(x), where=np.asarray(allowed))
-    _softmax_into(view)
-    return _back(out, x)
+    return _back(_masked_softmax_numpy(x, allowed), x)
 
 
 def _softmax_gradient(cotangent: mx.array, output: mx.array) -> mx.array:
@@ -206,17 +212,9 @@ def _causal(length: int, span: int) -> mx.array:
     return mask
 
 
-_ALL = mx.array(True)
-"""A mask that lets every query see every key."""
-
-
 def _weights(grouped: mx.array, keys: mx.array, allowed: mx.array) -> mx.array:
     """softmax(grouped @ keys^T) where `allowed`, the softmax in numpy."""
-    scores = grouped @ mx.swapaxes(keys, -1, -2)[:, :, None]
-    out, view = _filled(scores.shape, MASKED)
-    np.copyto(view, _as_numpy(scores), where=np.asarray(allowed))
-    _softmax_into(view)
-    return out
+    return _masked_softmax_numpy(grouped @ mx.swapaxes(keys, -1, -2)[:, :, None], allowed)
 
 
 @mx.custom_function

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from punie_runtime.blas import ENV_VAR, blas_report, find_openblas
+from punie_runtime.blas import CORETYPE_VAR, ENV_VAR, blas_report, core_type_for, find_openblas
 
 OPENBLAS = find_openblas()
 needs_openblas = pytest.mark.skipif(OPENBLAS is None, reason="no OpenBLAS on this machine")
@@ -97,3 +97,24 @@ def test_report_describes_speed() -> None:
     report = blas_report(size=64, repeats=2)
     assert report.gflops > 0
     assert report.describe().startswith("BLAS: ")
+
+
+def test_core_type_is_named_from_the_instruction_sets() -> None:
+    avx512 = {"avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl"}
+    assert core_type_for(avx512) == "SkylakeX"
+    assert core_type_for({"avx2", "fma", "avx512f"}) == "Haswell"  # AVX-512 only in part
+    assert core_type_for({"avx2", "fma"}) == "Haswell"
+    assert core_type_for({"sse4_2", "avx"}) is None
+
+
+def test_a_core_type_the_user_set_is_kept() -> None:
+    code = (
+        "import os, sys\nsys.path.insert(0, '.')\n"
+        "from punie_runtime.blas import ensure_fast_blas\n"
+        "ensure_fast_blas()\nprint(os.environ.get('OPENBLAS_CORETYPE'))\n"
+    )
+    environment = {**os.environ, CORETYPE_VAR: "Haswell"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=True
+    )
+    assert out.stdout.strip() == "Haswell"
