@@ -41,14 +41,33 @@ def group_text(specs: list[ToolSpec]) -> str:
     return f"{', '.join(s.name for s in specs)}({args})"
 
 
-def system_prompt(tools: Iterable[ToolSpec]) -> str:
+def summary_lines(tools: Sequence[ToolSpec]) -> list[str]:
+    """One line per tool under its category: ``- name(args): summary``."""
+    by_category: dict[str, list[ToolSpec]] = {}
+    for spec in tools:
+        by_category.setdefault(spec.category, []).append(spec)
+    lines: list[str] = []
+    for category, specs in by_category.items():
+        lines.append(f"{category}:")
+        lines.extend(
+            f"- {s.name}({', '.join(_param_text(p) for p in s.parameters)}): {s.summary}"
+            for s in specs
+        )
+    return lines
+
+
+def system_prompt(tools: Iterable[ToolSpec], *, summaries: bool = False) -> str:
     """Render the system prompt: the Code Mode rules, then one line of tools per category.
 
     Tools with the same parameters share their argument list, which keeps the prompt short
     (every training example carries it); result fields are learned from the examples and
-    are listed by ``python -m punie_tools stubs``.
+    are listed by ``python -m punie_tools stubs``. With ``summaries`` each tool gets its own
+    line with its docstring's first line (about 2.5x the tokens).
     """
     tools = list(tools)
+    if summaries:
+        intro = INTRO.format(example=example_call(tools))
+        return "\n".join([intro, "", "Functions by category:", *summary_lines(tools)])
     groups: dict[str, dict[tuple[str, ...], list[ToolSpec]]] = {}
     for spec in tools:
         key = tuple(_param_text(p) for p in spec.parameters)
