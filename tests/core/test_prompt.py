@@ -44,3 +44,16 @@ def test_a_preview_call_of_a_writing_tool_does_not_write() -> None:
     assert not call_writes(rename, {"write": False}) and call_writes(rename, {"write": True})
     plain = ToolSpec.from_function(rename.function, category="x", writes=True)
     assert call_writes(plain, {"write": False})
+
+
+def test_summaries_give_every_tool_its_line_and_docstring_summary() -> None:
+    """With summaries, each tool has one line: its signature, then its summary."""
+    registry = Registry.load()
+    text = system_prompt(registry, summaries=True)
+    lines = text.splitlines()
+    for spec in registry.tools():
+        [line] = [x for x in lines if x.startswith(f"- {spec.name}(")]
+        assert line.endswith(f"): {spec.summary}")
+    for category in registry.categories():
+        assert f"{category}:" in lines
+    assert text.startswith(system_prompt(registry).split("Functions by category:")[0])
