@@ -15,7 +15,7 @@ float LoRA layer (no dropout, no bias) this forward; the parameters, their names
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -49,7 +49,7 @@ def _lora_vjp(primals: Any, cotangent: mx.array, output: mx.array) -> tuple[mx.a
 
 def lora_linear(x: mx.array, weight: mx.array, a: mx.array, b: mx.array, scale: float) -> mx.array:
     """`x @ weight.T + scale * (x @ a) @ b` with a parentless output and the exact backward."""
-    return _lora_op(x, weight, a, b, mx.array(scale, dtype=x.dtype))
+    return cast(mx.array, _lora_op(x, weight, a, b, mx.array(scale, dtype=x.dtype)))
 
 
 class ParentlessLoRALinear(LoRALinear):
