@@ -213,8 +213,19 @@ def _causal(length: int, span: int) -> mx.array:
 
 
 def _weights(grouped: mx.array, keys: mx.array, allowed: mx.array) -> mx.array:
-    """softmax(grouped @ keys^T) where `allowed`, the softmax in numpy."""
-    return _masked_softmax_numpy(grouped @ mx.swapaxes(keys, -1, -2)[:, :, None], allowed)
+    """softmax(grouped @ keys^T) where `allowed`, the softmax in numpy.
+
+    In float32 the softmax runs in place in the scores' own fresh buffer (no fill, no copy).
+    """
+    scores = grouped @ mx.swapaxes(keys, -1, -2)[:, :, None]
+    if scores.dtype != mx.float32:
+        return _masked_softmax_numpy(scores, allowed)
+    mx.eval(scores)
+    view = np.asarray(scores)
+    if allowed.ndim:  # the 0-d `_ALL` blocks nothing
+        np.copyto(view, MASKED, where=np.logical_not(np.asarray(allowed)))
+    _softmax_into(view)
+    return scores
 
 
 @mx.custom_function
@@ -231,7 +242,19 @@ def _attention_vjp(
     grouped, keys, values, allowed = primals
     weights = _weights(grouped, keys, allowed)  # recomputed: neither scores nor weights kept
     values_grad = (mx.swapaxes(weights, -1, -2) @ cotangent).sum(axis=2)
-    scores_grad = _softmax_gradient(cotangent @ mx.swapaxes(values, -1, -2)[:, :, None], weights)
+    product = cotangent @ mx.swapaxes(values, -1, -2)[:, :, None]
+    if weights.dtype == mx.float32 and product.dtype == mx.float32:
+        # The softmax's vjp in numpy, in place: nothing reads either buffer afterwards once
+        # values_grad is evaluated (mlx's elementwise ops are scalar loops on the CPU).
+        mx.eval(values_grad, product)
+        w, scores_grad_view = np.asarray(weights), np.asarray(product)
+        np.multiply(scores_grad_view, w, out=scores_grad_view)
+        total = scores_grad_view.sum(axis=-1, keepdims=True)
+        np.multiply(w, total, out=w)
+        np.subtract(scores_grad_view, w, out=scores_grad_view)
+        scores_grad = product
+    else:
+        scores_grad = _softmax_gradient(product, weights)
     grouped_grad = scores_grad @ keys[:, :, None]
     keys_grad = (mx.swapaxes(scores_grad, -1, -2) @ grouped).sum(axis=2)
     return grouped_grad, keys_grad, values_grad, mx.zeros_like(allowed)
