@@ -58,8 +58,8 @@ def _filled(shape: tuple[int, ...], value: float) -> tuple[mx.array, np.ndarray]
     return out, np.asarray(out)
 
 
-def _parentless(x: mx.array) -> mx.array:
-    """`x` copied into a fresh buffer with no graph behind it.
+def parentless(x: mx.array) -> mx.array:
+    """`x` copied into a fresh float32 buffer with no graph behind it.
 
     Inside `value_and_grad` mlx keeps every evaluated array's inputs alive; a custom op's
     output computed with mlx ops would keep the op's whole inner graph (for attention: the
@@ -232,7 +232,7 @@ def _weights(grouped: mx.array, keys: mx.array, allowed: mx.array) -> mx.array:
 def _attention_op(
     grouped: mx.array, keys: mx.array, values: mx.array, allowed: mx.array
 ) -> mx.array:
-    return _parentless(_weights(grouped, keys, allowed) @ values[:, :, None])
+    return parentless(_weights(grouped, keys, allowed) @ values[:, :, None])
 
 
 @_attention_op.vjp
