@@ -50,7 +50,8 @@ split = training_split(
 )
 chosen = np.random.default_rng(1).choice(len(split), args.examples, replace=False)
 batch = forward.batch_arrays(make_batch([split[int(i)] for i in chosen], args.examples))
-print(f"{args.examples} examples, {int(batch[0].size)} tokens", flush=True)
+own = sum(int(s.size) for s in batch[1])
+print(f"{args.examples} examples: prefix {int(batch[0].size)} tokens, {own} own", flush=True)
 value_and_grad = nn.value_and_grad(model, forward.batch_loss)
 layers = [m for _, m in model.named_modules() if isinstance(m, LoRALinear)]
 
