@@ -297,8 +297,8 @@ class TrainConfig:
         default=True,
         metadata=option(
             "On the CPU, attention softmax, SwiGLU's sigmoid, the loss and RoPE without mlx's "
-            "scalar exp/sin/cos (punie_runtime.numpy_exp): ~0.82x the update time for ~1.9x "
-            "the peak memory; false: mlx's own kernels.",
+            "scalar exp/sin/cos (punie_runtime.numpy_exp): ~0.82x the update time for ~1.25x "
+            "the peak memory (with punie_train.parentless_lora); false: mlx's own kernels.",
         ),
     )
 
