@@ -21,12 +21,14 @@ import mlx.core as mx
 import mlx.nn as nn
 from mlx_lm.tuner.lora import LoRALinear
 
-from punie_runtime.numpy_exp import parentless
+from punie_runtime import numpy_exp
 
 
 @mx.custom_function
 def _lora_op(x: mx.array, weight: mx.array, a: mx.array, b: mx.array, scale: mx.array) -> mx.array:
-    return parentless(x @ weight.T + scale * ((x @ a) @ b))
+    out = x @ weight.T + scale * ((x @ a) @ b)
+    # A small output costs less kept than the evaluation (a sync) that copying it needs.
+    return out if out.size < numpy_exp.SMALL else numpy_exp.parentless(out)
 
 
 @_lora_op.vjp

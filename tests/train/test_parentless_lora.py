@@ -7,6 +7,7 @@ from typing import Any
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mlx.utils import tree_flatten
@@ -16,6 +17,12 @@ from punie_runtime import numpy_exp
 from punie_train.config import LoraParameters, TrainConfig
 from punie_train.parentless_lora import ParentlessLoRALinear, lora_linear, make_parentless
 from punie_train.trainer import apply_adapters
+
+
+@pytest.fixture(autouse=True)
+def parentless_for_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' arrays are small: copy them out of the graph too."""
+    monkeypatch.setattr(numpy_exp, "SMALL", 0)
 
 
 def close(a: mx.array, b: mx.array, tol: float = 1e-5) -> bool:
@@ -80,6 +87,18 @@ def test_the_output_keeps_no_graph_and_the_input_gets_its_gradient() -> None:
     plain = mx.grad(lambda v: ((v @ weight.T + 3.0 * (v @ a) @ b) ** 2).sum())(x)
     ours = mx.grad(lambda v: (lora_linear(v, weight, a, b, 3.0) ** 2).sum())(x)
     assert close(ours, plain, 1e-4)
+
+
+def test_small_outputs_stay_in_the_graph_with_the_same_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mx.random.seed(1)
+    x = mx.random.normal((2, 3, 6))
+    weight, a, b = mx.random.normal((5, 6)), mx.random.normal((6, 2)), mx.random.normal((2, 5))
+    copied = lora_linear(x, weight, a, b, 2.0)
+    monkeypatch.setattr(numpy_exp, "SMALL", 1 << 14)
+    kept = lora_linear(x, weight, a, b, 2.0)
+    assert close(kept, copied) and close(kept, x @ weight.T + 2.0 * (x @ a) @ b)
 
 
 def test_layers_with_dropout_or_bias_keep_mlx_lm_s_forward() -> None:
