@@ -58,7 +58,7 @@ def copied(grouped: mx.array, keys: mx.array, allowed: mx.array) -> mx.array:
 
 def measure(label: str) -> float:
     """One gradient with the given softmax; its loss."""
-    numpy_exp._weights = in_place if label == "in place" else copied  # type: ignore[assignment]
+    setattr(numpy_exp, "_weights", in_place if label == "in place" else copied)  # noqa: B010
     mx.clear_cache()
     mx.reset_peak_memory()
     start = time.perf_counter()
