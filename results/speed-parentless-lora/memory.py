@@ -20,22 +20,16 @@ from punie_runtime.blas import ensure_fast_blas
 ensure_fast_blas(reexec=True)
 import argparse
 import time
-from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten
 from mlx_lm.tuner.lora import LoRALinear
-from train_step import prepare  # type: ignore  # bench/ is not a package
+from train_step import mix_batch, prepare  # type: ignore  # bench/ is not a package
 
-from punie_datagen.jsonl import read_chat_jsonl
 from punie_runtime import numpy_exp
-from punie_tools import Registry
 from punie_train import forward
-from punie_train.config import TrainConfig
-from punie_train.dataset import make_batch
-from punie_train.mix import training_split
 from punie_train.parentless_lora import ParentlessLoRALinear, make_parentless
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -43,13 +37,8 @@ parser.add_argument("--examples", type=int, default=8)
 parser.add_argument("--rounds", type=int, default=2)
 args = parser.parse_args()
 
-names = [s.name for s in Registry.load().tools()]
 model, tokenizer, _ = prepare("default", -1)
-split = training_split(
-    read_chat_jsonl(Path("data/phase33/train.jsonl")), tokenizer, TrainConfig(), names
-)
-chosen = np.random.default_rng(1).choice(len(split), args.examples, replace=False)
-batch = forward.batch_arrays(make_batch([split[int(i)] for i in chosen], args.examples))
+batch = mix_batch(tokenizer, args.examples)
 own = sum(int(s.size) for s in batch[1])
 print(f"{args.examples} examples: prefix {int(batch[0].size)} tokens, {own} own", flush=True)
 value_and_grad = nn.value_and_grad(model, forward.batch_loss)

@@ -29,3 +29,11 @@ def fixture_tiny(tiny_model_dir: Path) -> tuple[Any, Any]:
 def fixture_tiny_chats() -> list[list[dict[str, str]]]:
     """Twelve multi-turn chats sharing a system prompt."""
     return chats(12)
+
+
+@pytest.fixture(name="numpy_every_size")
+def fixture_numpy_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test arrays are small: take numpy_exp's (and parentless LoRA's) large-array path too."""
+    from punie_runtime import numpy_exp
+
+    monkeypatch.setattr(numpy_exp, "SMALL", 0)

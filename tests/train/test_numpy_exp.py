@@ -15,18 +15,9 @@ from mlx.utils import tree_flatten
 from mlx_lm.models.base import scaled_dot_product_attention
 
 from punie_runtime import numpy_exp
+from tests.train.arrays import close
 
-
-@pytest.fixture(autouse=True)
-def numpy_for_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests' arrays are small: take the numpy path for them too."""
-    monkeypatch.setattr(numpy_exp, "SMALL", 0)
-
-
-def close(a: mx.array, b: mx.array, tol: float = 1e-5) -> bool:
-    """Equal up to float32 rounding, relative to the larger magnitude."""
-    scale = max(1.0, float(np.abs(np.asarray(b)).max()))
-    return float(np.abs(np.asarray(a - b)).max()) <= tol * scale
+pytestmark = pytest.mark.usefixtures("numpy_every_size")
 
 
 @settings(max_examples=25, deadline=None)

@@ -6,7 +6,6 @@ from typing import Any
 
 import mlx.core as mx
 import mlx.nn as nn
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,18 +16,9 @@ from punie_runtime import numpy_exp
 from punie_train.config import LoraParameters, TrainConfig
 from punie_train.parentless_lora import ParentlessLoRALinear, lora_linear, make_parentless
 from punie_train.trainer import apply_adapters
+from tests.train.arrays import close
 
-
-@pytest.fixture(autouse=True)
-def parentless_for_every_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests' arrays are small: copy them out of the graph too."""
-    monkeypatch.setattr(numpy_exp, "SMALL", 0)
-
-
-def close(a: mx.array, b: mx.array, tol: float = 1e-5) -> bool:
-    """Equal up to float32 rounding, relative to the larger magnitude."""
-    scale = max(1.0, float(np.abs(np.asarray(b)).max()))
-    return float(np.abs(np.asarray(a - b)).max()) <= tol * scale
+pytestmark = pytest.mark.usefixtures("numpy_every_size")
 
 
 class TwoLayers(nn.Module):
