@@ -35,24 +35,28 @@ def _param_text(p: Parameter) -> str:
     return p.name if p.required else f"{p.name}={p.default!r}"
 
 
+def _args(spec: ToolSpec) -> str:
+    return ", ".join(_param_text(p) for p in spec.parameters)
+
+
+def _by_category(tools: Iterable[ToolSpec]) -> dict[str, list[ToolSpec]]:
+    by_category: dict[str, list[ToolSpec]] = {}
+    for spec in tools:
+        by_category.setdefault(spec.category, []).append(spec)
+    return by_category
+
+
 def group_text(specs: list[ToolSpec]) -> str:
     """Tools sharing parameters written once: ``a, b(x, y=1)``."""
-    args = ", ".join(_param_text(p) for p in specs[0].parameters)
-    return f"{', '.join(s.name for s in specs)}({args})"
+    return f"{', '.join(s.name for s in specs)}({_args(specs[0])})"
 
 
 def summary_lines(tools: Sequence[ToolSpec]) -> list[str]:
     """One line per tool under its category: ``- name(args): summary``."""
-    by_category: dict[str, list[ToolSpec]] = {}
-    for spec in tools:
-        by_category.setdefault(spec.category, []).append(spec)
     lines: list[str] = []
-    for category, specs in by_category.items():
+    for category, specs in _by_category(tools).items():
         lines.append(f"{category}:")
-        lines.extend(
-            f"- {s.name}({', '.join(_param_text(p) for p in s.parameters)}): {s.summary}"
-            for s in specs
-        )
+        lines.extend(f"- {s.name}({_args(s)}): {s.summary}" for s in specs)
     return lines
 
 
@@ -65,15 +69,13 @@ def system_prompt(tools: Iterable[ToolSpec], *, summaries: bool = False) -> str:
     line with its docstring's first line (about 2.5x the tokens).
     """
     tools = list(tools)
-    if summaries:
-        intro = INTRO.format(example=example_call(tools))
-        return "\n".join([intro, "", "Functions by category:", *summary_lines(tools)])
-    groups: dict[str, dict[tuple[str, ...], list[ToolSpec]]] = {}
-    for spec in tools:
-        key = tuple(_param_text(p) for p in spec.parameters)
-        groups.setdefault(spec.category, {}).setdefault(key, []).append(spec)
     lines = [INTRO.format(example=example_call(tools)), "", "Functions by category:"]
-    for category, by_shape in groups.items():
+    if summaries:
+        return "\n".join([*lines, *summary_lines(tools)])
+    for category, specs in _by_category(tools).items():
+        by_shape: dict[str, list[ToolSpec]] = {}
+        for spec in specs:
+            by_shape.setdefault(_args(spec), []).append(spec)
         lines.append(f"{category}: " + "; ".join(group_text(g) for g in by_shape.values()))
     return "\n".join(lines)
 

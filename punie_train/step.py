@@ -70,7 +70,8 @@ def apply_adapters(model: nn.Module, config: TrainConfig) -> None:
     """Freeze the model and make the configured layers trainable (LoRA/DoRA or full).
 
     With `numpy_exp` installed the LoRA layers get the parentless forward
-    (`punie_train.parentless_lora`: the same values and gradient in about half the memory).
+    (`punie_train.parentless_lora`: the same values and gradient; one update of 8 examples
+    peaked at 4.48 GB with it, 6.79 GB without).
     """
     layers = len(model.layers)
     if config.num_layers > layers:
