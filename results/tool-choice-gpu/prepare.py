@@ -69,6 +69,12 @@ def main() -> None:
     parser.add_argument("--call-cut", default="line", choices=("line", "turn"))
     parser.add_argument("--probe-from", type=Path, default=None, help="valid split's dataset")
     parser.add_argument("--mix-name", default=None, help="file name of the mix (default by cut)")
+    parser.add_argument(
+        "--heldout",
+        type=Path,
+        default=None,
+        help="requests.jsonl of results/heldout-requests: also write heldout.npz (no training)",
+    )
     args = parser.parse_args()
     probe_from = args.probe_from or args.data
     args.out.mkdir(parents=True, exist_ok=True)
@@ -157,6 +163,37 @@ def main() -> None:
         in64=np.array(in64),
         names=np.array(names),
     )
+    if args.heldout:
+        rows = [json.loads(line) for line in args.heldout.read_text().splitlines() if line]
+        ids_list = [
+            np.array(
+                list(
+                    tokenizer.encode(
+                        tokenizer.apply_chat_template(
+                            [
+                                {"role": "system", "content": system},
+                                {"role": "user", "content": row["query"]},
+                            ],
+                            tokenize=False,
+                            add_generation_prompt=True,
+                        ),
+                        add_special_tokens=False,
+                    )
+                )
+                + prefix,
+                dtype=np.int32,
+            )
+            for row in rows
+        ]
+        np.savez_compressed(
+            args.out / "heldout.npz",
+            tokens=np.concatenate(ids_list),
+            offsets=np.cumsum([0] + [len(i) for i in ids_list]).astype(np.int64),
+            expected=np.array([row["tool"] for row in rows]),
+            category=np.array([row["category"] for row in rows]),
+            ids=np.array([row["id"] for row in rows]),
+            names=np.array(names),
+        )
     model_dir = converted_model_dir(embedded_gguf_path())
     for name in ("tokenizer.json", "config.json"):
         shutil.copy(model_dir / name, args.out / name)

@@ -61,11 +61,14 @@ LINEARS = (
 
 
 class LoRALinear(torch.nn.Module):
-    def __init__(self, weight: torch.Tensor, rank: int, scale: float, train: bool) -> None:
+    def __init__(
+        self, weight: torch.Tensor, rank: int, scale: float, train: bool, dropout: float = 0.0
+    ) -> None:
         super().__init__()
         self.weight = torch.nn.Parameter(weight, requires_grad=False)
         out_dim, in_dim = weight.shape
         self.scale = scale
+        self.dropout = dropout
         self.train_lora = train
         if train:
             bound = 1 / math.sqrt(in_dim)
@@ -77,7 +80,9 @@ class LoRALinear(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = x @ self.weight.T
         if self.train_lora:
-            y = y + self.scale * ((x @ self.a) @ self.b)
+            # mlx-lm's LoRALinear: dropout on the LoRA branch's input, in training only
+            z = F.dropout(x, self.dropout) if self.dropout and torch.is_grad_enabled() else x
+            y = y + self.scale * ((z @ self.a) @ self.b)
         return y
 
 
@@ -89,7 +94,13 @@ class Llama(torch.nn.Module):
     """SmolLM2-135M: 30 blocks, 9 query / 3 key-value heads of 64, SiLU MLP, tied embeddings."""
 
     def __init__(
-        self, w: dict[str, np.ndarray], device: str, rank: int, scale: float, num_layers: int
+        self,
+        w: dict[str, np.ndarray],
+        device: str,
+        rank: int,
+        scale: float,
+        num_layers: int,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         t = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
@@ -103,7 +114,11 @@ class Llama(torch.nn.Module):
             train = i >= first
             block = torch.nn.Module()
             for name in LINEARS:
-                setattr(block, name.split(".")[1], LoRALinear(t(w[p + name]), rank, scale, train))
+                setattr(
+                    block,
+                    name.split(".")[1],
+                    LoRALinear(t(w[p + name]), rank, scale, train, dropout),
+                )
             block.ln1 = torch.nn.Parameter(t(w[p + "input_layernorm"]), requires_grad=False)
             block.ln2 = torch.nn.Parameter(
                 t(w[p + "post_attention_layernorm"]), requires_grad=False
