@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from punie_validation.sample_project import MODULE_FILES
+import ast
+
+from punie_validation.sample_project import FIXTURE_DIR, MODULE_FILES
 
 FIXTURE = "sample_project"
 
@@ -19,4 +21,18 @@ def pools() -> dict[str, object]:
             "tests/test_reports.py",
             "tests/test_storage.py",
         ],
+        "test_ids": fixture_test_ids(),
     }
+
+
+def fixture_test_ids() -> list[str]:
+    """Node ids (``tests/test_x.py::test_y``) of the fixture's tests, read from its files."""
+    ids = []
+    for path in sorted((FIXTURE_DIR / "tests").glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        ids += [
+            f"tests/{path.name}::{node.name}"
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+        ]
+    return ids
