@@ -179,6 +179,16 @@ def test_pytest_node_id(sandbox: Sandbox) -> None:
     assert lines == [f"1 ['{FAILING}']"]
 
 
+def test_template_pool_test_ids_are_the_tests_pytest_runs(suite: list[str]) -> None:
+    """The templates' `test_ids` pool names exactly the fixture's tests, as pytest_run does."""
+    from punie_validation.pools import pools
+
+    ran = {line.split()[1] for line in suite[1:]}
+    ids = pools()["test_ids"]
+    assert isinstance(ids, list) and FAILING in ids
+    assert set(ids) == ran
+
+
 def test_bad_paths_give_parse_error(sandbox: Sandbox) -> None:
     """Missing files and paths leaving the workspace are parse_errors, not exceptions."""
     lines = run(
