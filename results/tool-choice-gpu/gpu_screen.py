@@ -234,12 +234,14 @@ def probe(
     return chosen
 
 
+def prompt_rows(z: Any) -> list[np.ndarray]:
+    """Each request's prompt tokens from a probe file (probe.npz, heldout.npz)."""
+    return [z["tokens"][z["offsets"][i] : z["offsets"][i + 1]] for i in range(len(z["expected"]))]
+
+
 def heldout_score(model: Llama, hz: Any, names: list[str], tok: Any, device: str) -> dict[str, Any]:
     """First tool on the held-out requests: overall, per category, and each request's choice."""
-    prompts = [
-        hz["tokens"][hz["offsets"][i] : hz["offsets"][i + 1]] for i in range(len(hz["expected"]))
-    ]
-    chosen = probe(model, prompts, names, tok, device, 40)
+    chosen = probe(model, prompt_rows(hz), names, tok, device, 40)
     expected = [str(x) for x in hz["expected"]]
     categories = [str(x) for x in hz["category"]]
     per: dict[str, list[int]] = {}
@@ -279,9 +281,7 @@ def train(
     lengths = np.diff(mix.offsets)[sub]
     keys = [str(x) for x in mix.keys[sub]] if k["balance"] == "tool" else None
     cache: dict[int, list[np.ndarray]] = {}
-    prompts = [
-        pz["tokens"][pz["offsets"][i] : pz["offsets"][i + 1]] for i in range(len(pz["expected"]))
-    ]
+    prompts = prompt_rows(pz)
     expected = [str(x) for x in pz["expected"]]
     in64 = pz["in64"]
     names = [str(x) for x in pz["names"]]

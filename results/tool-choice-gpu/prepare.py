@@ -144,13 +144,18 @@ def main() -> None:
     decisions = probe_decisions(valid, names, limit=args.probe, seed=0)
     small = {(d.query, d.tool) for d in probe_decisions(valid, names, limit=64, seed=0)}
     prompts, poff, expected, in64 = [], [0], [], []
-    for d in decisions:
+
+    def request_ids(query: str) -> list[int]:
+        """The prompt tokens of one request, up to the start of a Code Mode call."""
         text = tokenizer.apply_chat_template(
-            [{"role": "system", "content": system}, {"role": "user", "content": d.query}],
+            [{"role": "system", "content": system}, {"role": "user", "content": query}],
             tokenize=False,
             add_generation_prompt=True,
         )
-        ids = list(tokenizer.encode(text, add_special_tokens=False)) + prefix
+        return list(tokenizer.encode(text, add_special_tokens=False)) + prefix
+
+    for d in decisions:
+        ids = request_ids(d.query)
         prompts.append(np.array(ids, dtype=np.int32))
         poff.append(poff[-1] + len(ids))
         expected.append(d.tool)
@@ -165,26 +170,7 @@ def main() -> None:
     )
     if args.heldout:
         rows = [json.loads(line) for line in args.heldout.read_text().splitlines() if line]
-        ids_list = [
-            np.array(
-                list(
-                    tokenizer.encode(
-                        tokenizer.apply_chat_template(
-                            [
-                                {"role": "system", "content": system},
-                                {"role": "user", "content": row["query"]},
-                            ],
-                            tokenize=False,
-                            add_generation_prompt=True,
-                        ),
-                        add_special_tokens=False,
-                    )
-                )
-                + prefix,
-                dtype=np.int32,
-            )
-            for row in rows
-        ]
+        ids_list = [np.array(request_ids(row["query"]), dtype=np.int32) for row in rows]
         np.savez_compressed(
             args.out / "heldout.npz",
             tokens=np.concatenate(ids_list),
