@@ -45,7 +45,8 @@ SAMPLES: list[str] = []
 BASE: dict[str, Any] = {
     "mix": "add", "weighting": "turn", "balance": "tool", "per_update": 16, "updates": 80,
     "lr": 3e-4, "scale": 20.0, "rank": 8, "num_layers": -1, "warmup": 10, "probe_every": 20,
-    "file": "mix.npz", "share": 1.0, "seed": 0, "dropout": 0.0,
+    "file": "mix.npz", "share": 1.0, "seed": 0, "dropout": 0.0, "lr_b": 1.0, "extra": None,
+    "ema": 0.0,
 }  # fmt: skip
 RUN1: dict[str, dict[str, Any]] = {
     "default": {},
@@ -141,9 +142,31 @@ RUN8: dict[str, dict[str, Any]] = {
 """Run 8 (run8/): the default of 2026-11-27 on the default data and on the data with the
 contrast templates (requests that name the cue separating neighbouring tools), two seeds each,
 judged on the held-out requests (`heldout.npz`) as well as the valid split."""
+CONTRAST: dict[str, Any] = {**WINNER, "file": "mix_contrast.npz", "ema": 0.95}
+RUN9: dict[str, dict[str, Any]] = {
+    "name4": {**CONTRAST, "weighting": "turn_call3_name4"},
+    "loraplus4": {**CONTRAST, "lr_b": 4.0},
+    "line-first-add": {**CONTRAST, "extra": "mix_contrast_line.npz", "updates": 230},
+    "share0.15": {**CONTRAST, "share": 0.15, "updates": 210},
+    "loraplus16-lr2.5e-4": {**CONTRAST, "lr": 2.5e-4, "lr_b": 16.0},
+}
+"""Run 9 (run9/): the default of 2026-11-27 (the contrast data) against one change each: name
+weight 4, LoRA+ (B's learning rate x4; A at 2.5e-4 and B x16), the line-cut call examples of
+every chat's first calling turn added to the pool (more requests per CPU minute), fewer whole
+chats (15%); every configuration's final weights also judged as an EMA (decay 0.95 per update).
+Updates are set per configuration for about the default's estimated CPU minutes."""
+NAME4: dict[str, Any] = {**CONTRAST, "weighting": "turn_call3_name4"}
+RUN10: dict[str, dict[str, Any]] = {
+    "name4-seed1": {**NAME4, "seed": 1},
+    "name4-share0.15": {**NAME4, "share": 0.15, "updates": 210},
+    "name4-line-first-add": {**NAME4, "extra": "mix_contrast_line.npz", "updates": 230},
+    "name8": {**CONTRAST, "weighting": "turn_call3_name8"},
+}
+"""Run 10 (run10/): run 9's winner (name weight 4) with another seed, name weight 8, and name
+weight 4 together with each of run 9's two other gains."""
 RUNS = {
     "run1": RUN1, "run2": RUN2, "run3": RUN3, "run4": RUN4, "run5": RUN5, "run6": RUN6,
-    "run7": RUN7, "run8": RUN8,
+    "run7": RUN7, "run8": RUN8, "run9": RUN9, "run10": RUN10,
 }  # fmt: skip
 FINAL_TOKENS = 160
 
@@ -171,6 +194,38 @@ class Mix:
             return np.nonzero(self.full)[0]
         keep = ~self.full | np.array([c not in with_calls for c in self.chat])
         return np.nonzero(keep)[0]
+
+    def with_first_calls(self, other: Mix) -> Mix:
+        """This mix plus `other`'s call example of each chat's first calling turn.
+
+        `other` is the same dataset prepared with another cut (chat indices agree).
+        """
+        firsts, seen = [], set()
+        for i in np.nonzero(~other.full)[0]:
+            if int(other.chat[i]) not in seen:
+                seen.add(int(other.chat[i]))
+                firsts.append(int(i))
+        out = Mix.__new__(Mix)
+        rows = [(self, range(len(self.keys))), (other, firsts)]
+        tokens, offsets, tpos, toff = [], [0], [], [0]
+        for mix, index in rows:
+            for i in index:
+                t = mix.tokens[mix.offsets[i] : mix.offsets[i + 1]]
+                tokens.append(t)
+                offsets.append(offsets[-1] + len(t))
+                tp = mix.tpos[mix.toff[i] : mix.toff[i + 1]]
+                tpos.append(tp)
+                toff.append(toff[-1] + len(tp))
+        out.tokens, out.offsets = np.concatenate(tokens), np.array(offsets)
+        out.tpos, out.toff = np.concatenate(tpos), np.array(toff)
+        out.keys = np.concatenate([self.keys, other.keys[firsts]])
+        out.full = np.concatenate([self.full, other.full[firsts]])
+        out.chat = np.concatenate([self.chat, other.chat[firsts]])
+        out.w = {}
+        for k, w in self.w.items():
+            extra = [other.w[k][other.toff[i] : other.toff[i + 1]] for i in firsts]
+            out.w[k] = np.concatenate([w, *extra])
+        return out
 
     def example(self, i: int, weighting: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         t = self.tokens[self.offsets[i] : self.offsets[i + 1]]
@@ -259,6 +314,35 @@ def heldout_score(model: Llama, hz: Any, names: list[str], tok: Any, device: str
     }
 
 
+def ema_scores(
+    model: Llama,
+    params: list[torch.nn.Parameter],
+    ema: list[torch.Tensor],
+    prompts: list[np.ndarray],
+    expected: list[str],
+    heldout: Any,
+    names: list[str],
+    tok: Any,
+) -> dict[str, Any]:
+    """The valid probe and held-out score of the EMA weights (the trained ones put back after)."""
+    device = str(params[0].device)
+    saved = [p.detach().clone() for p in params]
+    with torch.no_grad():
+        for p, e in zip(params, ema, strict=True):
+            p.copy_(e)
+    chosen = probe(model, prompts, names, tok, device, 40)
+    out: dict[str, Any] = {
+        "probe_all": float(np.mean([c == e for c, e in zip(chosen, expected, strict=True)]))
+    }
+    if heldout is not None:
+        out["heldout"] = heldout_score(model, heldout, names, tok, device)
+    with torch.no_grad():
+        for p, s_ in zip(params, saved, strict=True):
+            p.copy_(s_)
+    print("  ema", json.dumps({"probe_all": out["probe_all"]}), flush=True)
+    return out
+
+
 def train(
     name: str,
     knobs: dict[str, Any],
@@ -276,7 +360,9 @@ def train(
     torch.manual_seed(k["seed"])
     model = Llama(weights, device, k["rank"], k["scale"], k["num_layers"], k["dropout"])
     params = model.lora_parameters()
-    opt = MlxAdam(params)
+    factors = [k["lr_b"] if n.endswith(".b") else 1.0 for n in model.lora_names()]
+    opt = MlxAdam(params, factors)
+    ema = [p.detach().clone() for p in params] if k["ema"] else None
     sub = mix.subset(k["mix"], k["share"], k["seed"])
     lengths = np.diff(mix.offsets)[sub]
     keys = [str(x) for x in mix.keys[sub]] if k["balance"] == "tool" else None
@@ -313,6 +399,10 @@ def train(
         suffix = sum(len(t) - PREFIX for t, _, _ in exs)
         cpu_tokens += PREFIX * max(1, -(-suffix // (3072 - PREFIX))) + suffix
         opt.step(lr_at(update, k["lr"], k["updates"], k["warmup"]))
+        if ema is not None:
+            with torch.no_grad():
+                for e, p in zip(ema, params, strict=True):
+                    e.mul_(k["ema"]).add_(p, alpha=1 - k["ema"])
         done = update + 1
         if done % k["probe_every"] == 0 or done == k["updates"]:
             final = done == k["updates"] and run not in ("run1", "run2")
@@ -339,6 +429,10 @@ def train(
                 curve[-1]["texts"] = texts
             if done == k["updates"] and heldout is not None:
                 curve[-1]["heldout"] = heldout_score(model, heldout, names, tok, device)
+            if done == k["updates"] and ema is not None:
+                curve[-1]["ema"] = ema_scores(
+                    model, params, ema, prompts, expected, heldout, names, tok
+                )
             shown = {k: v for k, v in curve[-1].items() if k != "texts"}
             print(name, json.dumps(shown), flush=True)
     row = {"name": name, "knobs": k, "curve": curve}
@@ -384,7 +478,10 @@ def main() -> None:
             continue
         if a.updates:
             knobs = {**knobs, "updates": a.updates, "probe_every": a.updates}
-        mix = mixes[{**BASE, **knobs}["file"]]
+        full = {**BASE, **knobs}
+        mix = mixes[full["file"]]
+        if full["extra"]:
+            mix = mix.with_first_calls(mixes[full["extra"]])
         train(name, knobs, weights, mix, pz, tok, a.device, a.out, a.micro, a.run, hz)
 
 

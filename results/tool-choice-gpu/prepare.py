@@ -46,6 +46,8 @@ WEIGHTINGS: dict[str, dict[str, Any]] = {
     "turn_call3": {"loss_weighting": "turn", "call_weight": 3.0, "name_weight": 1.0},
     "turn_call6": {"loss_weighting": "turn", "call_weight": 6.0, "name_weight": 1.0},
     "turn_call3_name2": {"loss_weighting": "turn", "call_weight": 3.0, "name_weight": 2.0},
+    "turn_call3_name4": {"loss_weighting": "turn", "call_weight": 3.0, "name_weight": 4.0},
+    "turn_call3_name8": {"loss_weighting": "turn", "call_weight": 3.0, "name_weight": 8.0},
 }
 """The loss weightings each example's per-target weights are written for (TrainConfig knobs,
 every one spelled out: the variants must not follow TrainConfig's defaults)."""

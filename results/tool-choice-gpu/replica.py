@@ -171,6 +171,10 @@ class Llama(torch.nn.Module):
     def lora_parameters(self) -> list[torch.nn.Parameter]:
         return [p for n, p in self.named_parameters() if p.requires_grad]
 
+    def lora_names(self) -> list[str]:
+        """The names of `lora_parameters`, in the same order (`...a` / `...b`)."""
+        return [n for n, p in self.named_parameters() if p.requires_grad]
+
 
 def lr_at(update: int, lr: float, updates: int, warmup: int, warmup_init: float = 1e-5) -> float:
     """mlx-lm's schedule: linear warm-up over `warmup` steps, then cosine decay to lr/10."""
@@ -185,16 +189,19 @@ def lr_at(update: int, lr: float, updates: int, warmup: int, warmup_init: float 
 class MlxAdam:
     """mlx.optimizers.Adam (betas 0.9/0.999, eps 1e-8, no bias correction)."""
 
-    def __init__(self, params: list[torch.nn.Parameter]) -> None:
+    def __init__(
+        self, params: list[torch.nn.Parameter], lr_factors: list[float] | None = None
+    ) -> None:
         self.params = params
+        self.factors = lr_factors or [1.0] * len(params)
         self.m = [torch.zeros_like(p) for p in params]
         self.v = [torch.zeros_like(p) for p in params]
 
     @torch.no_grad()
     def step(self, lr: float) -> None:
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+        for p, m, v, f in zip(self.params, self.m, self.v, self.factors, strict=True):
             g = p.grad
             m.mul_(0.9).add_(g, alpha=0.1)
             v.mul_(0.999).addcmul_(g, g, value=0.001)
-            p.sub_(lr * m / (v.sqrt() + 1e-8))
+            p.sub_(lr * f * m / (v.sqrt() + 1e-8))
             p.grad = None

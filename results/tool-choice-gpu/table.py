@@ -1,4 +1,4 @@
-"""table.md from run1/ to run8/ results.jsonl: a row per configuration with its probe curve.
+"""table.md from run1/ to run10/ results.jsonl: a row per configuration with its probe curve.
 
 python results/tool-choice-gpu/table.py
 """
@@ -18,11 +18,11 @@ def main() -> None:
     lines = [
         "| run | config | knobs changed from the default | updates x examples | est. CPU min "
         "| probe (valid split: 241, runs 5-8: 250) by update | final: all / the CPU probe's 64 "
-        "| held-out requests (run 8) |",
+        "| held-out requests (runs 8-10; EMA of the weights) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     base = None
-    for run in ("run1", "run2", "run3", "run4", "run5", "run6", "run7", "run8"):
+    for run in [f"run{n}" for n in range(1, 11)]:
         for line in (HERE / run / "results.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             knobs = row["knobs"]
@@ -30,18 +30,20 @@ def main() -> None:
                 base = knobs
             file = knobs.pop("file", "")
             now = file == "mix_now.npz"  # runs 5-8: the data of 2026-11-26 (first calls hoisted)
-            contrast = file == "mix_contrast.npz"  # run 8: with the contrast templates
+            contrast = file == "mix_contrast.npz"  # runs 8-10: with the contrast templates
             cut = "turn" if "turn" in file or now or contrast else "line"
             knobs = {**knobs, "cut": cut}
             if run not in ("run1", "run2"):  # the template code: long (before) or short
                 knobs["code"] = "long" if "long" in file else "short"
             if now or contrast:
                 knobs["data"] = "contrast" if contrast else "hoisted"
-            defaults = {"cut": "line", "seed": 0, "dropout": 0.0}  # knobs runs 1-2 did not record
+            # knobs earlier runs did not record
+            defaults = {"cut": "line", "seed": 0, "dropout": 0.0, "lr_b": 1.0, "extra": None}
+            defaults["ema"] = 0.0
             changed = {
                 k: v
                 for k, v in knobs.items()
-                if base.get(k, defaults.get(k)) != v and k != "probe_every"
+                if base.get(k, defaults.get(k)) != v and k not in ("probe_every", "ema")
             }
             curve = row["curve"]
             points = ", ".join(f"{p['update']}: {p['probe_all']:.0%}" for p in curve)
@@ -50,6 +52,8 @@ def main() -> None:
             changes = ", ".join(f"{k}={v}" for k, v in changed.items()) or "-"
             held = last.get("heldout")
             heldout = f"{held['right']}/{held['total']}" if held else "-"
+            if "ema" in last and "heldout" in last["ema"]:
+                heldout += f" ({last['ema']['heldout']['right']})"
             lines.append(
                 f"| {run} | {row['name']} | {changes} | {knobs['updates']} x "
                 f"{knobs['per_update']} | {minutes:.0f} | {points} | "
