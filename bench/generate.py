@@ -110,8 +110,14 @@ def conversation(system: str, query: str, example: bool) -> list[dict[str, str]]
 
 
 def compiled_mlp_blocks(model: Any) -> Callable[[bool], None]:
-    """A switch that routes each decoder layer's norm+MLP+residual through mx.compile."""
+    """A switch that routes each decoder layer's norm+MLP+residual through mx.compile.
+
+    A compiled graph cannot read arrays into numpy: while it is on, numpy's exp
+    (`punie_runtime.numpy_exp`, installed by `load_model` on a CPU) is swapped for mlx's own.
+    """
     import mlx.core as mx
+
+    from punie_runtime import numpy_exp
 
     layers = model.model.layers
     block_type = type(layers[0])
@@ -126,8 +132,12 @@ def compiled_mlp_blocks(model: Any) -> Callable[[bool], None]:
     def compiled(self: Any, x: Any, mask: Any = None, cache: Any = None) -> Any:
         return fused[id(self)](x + self.self_attn(self.input_layernorm(x), mask, cache))
 
+    with_numpy_exp = numpy_exp.installed(model)
+
     def switch(on: bool) -> None:
         block_type.__call__ = compiled if on else eager
+        if with_numpy_exp:
+            (numpy_exp.uninstall if on else numpy_exp.install)(model)
 
     return switch
 
@@ -139,7 +149,7 @@ def run_all(
     switch = compiled_mlp_blocks(model)
     configs: list[tuple[str, dict[str, Any]]] = [
         *CONFIGS,
-        ("all on + mx.compile of each MLP block", {}),
+        ("all on + mx.compile of each MLP block (mlx's exp)", {}),
     ]
     generators = [
         Generator(model, tokenizer, max_tokens=max_tokens, **options) for _, options in configs
@@ -228,12 +238,14 @@ def engines(
     queries: int,
     max_tokens: int,
     types: Sequence[str],
+    drafts: Sequence[int] = (0,),
 ) -> None:
     """mlx float32 vs llama.cpp on the fused model exported as GGUF, on the eval queries.
 
     Each engine answers the first turn of the same eval queries (real system prompt, greedy,
     the evaluation's stops); prints decode speed and mean latency with ratios to mlx float32,
-    and how many replies give the same tool calls (and the same text) as mlx.
+    and how many replies give the same tool calls (and the same text) as mlx. Each GGUF type
+    runs once per entry of `drafts` (prompt-lookup draft tokens per pass; 0: none).
     """
     import tempfile
 
@@ -264,11 +276,17 @@ def engines(
         for out_type in types:
             path = Path(tmp) / f"model-{out_type}.gguf"
             export_gguf(path, Path(adapter), out_type)
-            label = f"llama.cpp {out_type} ({path.stat().st_size / 1e6:.0f} MB)"
-            llama = LlamaGenerator(
-                path, tokenizer, max_tokens=max_tokens, call_within=CALL_WITHIN_TOKENS
-            )
-            generators.append((label, llama))
+            for draft in drafts:
+                label = f"llama.cpp {out_type} ({path.stat().st_size / 1e6:.0f} MB)"
+                label += f" draft {draft}" if draft else ""
+                llama = LlamaGenerator(
+                    path,
+                    tokenizer,
+                    max_tokens=max_tokens,
+                    call_within=CALL_WITHIN_TOKENS,
+                    draft_tokens=draft,
+                )
+                generators.append((label, llama))
         for _, generator in generators:
             generator.prefill(chats[0][:1])
         outs: list[list[Generation]] = [[] for _ in generators]
@@ -289,7 +307,7 @@ def engines(
         same_calls = sum(tool_calls(g.text, names) == ref for g, _, ref in pairs)
         same_text = sum(g.text == m.text for g, m, _ in pairs)
         print(
-            f"  {run.label:28} {run.latency:6.2f} s/query ({first.latency / run.latency:4.2f}x)"
+            f"  {run.label:36} {run.latency:6.2f} s/query ({first.latency / run.latency:4.2f}x)"
             f"  decode {run.decode_rate:5.1f} tok/s ({run.decode_rate / first.decode_rate:4.2f}x)"
             f"  same tool calls {same_calls}/{len(chats)}, same text {same_text}/{len(chats)}"
         )
@@ -319,6 +337,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--llama-types",
         default="f32,f16,q8_0",
         help="GGUF types to export and time with --llama (comma-separated)",
+    )
+    parser.add_argument(
+        "--llama-drafts",
+        default="0",
+        help="prompt-lookup draft tokens per pass to time for each --llama-types GGUF "
+        "(comma-separated; 0: no drafting)",
     )
     parser.add_argument(
         "--engine-queries", type=int, default=69, help="eval queries for --llama (default: all)"
@@ -359,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.engine_queries,
             args.eval_max_tokens,
             [t for t in args.llama_types.split(",") if t],
+            [int(d) for d in args.llama_drafts.split(",") if d],
         )
     return 0
 

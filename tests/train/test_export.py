@@ -211,6 +211,29 @@ def test_llama_generator_answers_like_the_mlx_generator(
     assert first.stop == mlx_reply.stop
 
 
+def test_llama_prompt_lookup_drafting_keeps_the_greedy_reply(
+    setup: dict[str, Any], exported: dict[str, Path]
+) -> None:
+    """Drafting from the prompt checks several tokens per pass; the reply stays the greedy one."""
+    pytest.importorskip("llama_cpp")
+    from mlx_lm.utils import load_tokenizer
+
+    from punie_runtime.llama_generate import LlamaGenerator
+
+    tokenizer = load_tokenizer(Path(BaseModel.embedded().resolve()))
+    line = "inventory/warehouse.py: def restock(item_id: int, quantity: int) -> None"
+    messages = [{"role": "user", "content": f"Repeat this line exactly:\n{line}"}]
+    plain = LlamaGenerator(exported["f32"], tokenizer, max_tokens=32, draft_tokens=0).generate(
+        messages
+    )
+    drafted = LlamaGenerator(exported["f32"], tokenizer, max_tokens=32, draft_tokens=8)
+    reply = drafted.generate(messages)
+    assert reply.text == plain.text and reply.tokens == plain.tokens
+    assert reply.stop == plain.stop
+    assert 1 <= reply.forward_passes <= reply.generated_tokens
+    assert plain.forward_passes == plain.generated_tokens
+
+
 # --- bad input: one `error:` line, exit 2 ----------------------------------------------------
 
 
