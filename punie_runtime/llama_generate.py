@@ -93,7 +93,6 @@ class LlamaGenerator(GreedyChat):
         llama_cpp = _llama_module()
         threads = n_threads or os.cpu_count() or 1
         self.path = Path(gguf)
-        self.draft_tokens = draft_tokens
         self._draft: _CountedDraft | None = None
         if draft_tokens > 0:
             # Prompt lookup: up to `draft_tokens` tokens that followed the last n-gram earlier

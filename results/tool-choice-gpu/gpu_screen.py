@@ -200,31 +200,25 @@ class Mix:
 
         `other` is the same dataset prepared with another cut (chat indices agree).
         """
-        firsts, seen = [], set()
-        for i in np.nonzero(~other.full)[0]:
-            if int(other.chat[i]) not in seen:
-                seen.add(int(other.chat[i]))
-                firsts.append(int(i))
+        calls = np.nonzero(~other.full)[0]
+        firsts = calls[np.unique(other.chat[calls], return_index=True)[1]]
+        firsts.sort()
+
+        def appended(
+            values: np.ndarray, offsets: np.ndarray, extra: np.ndarray, ends: np.ndarray
+        ) -> tuple[np.ndarray, np.ndarray]:
+            """`values` (rows cut by `offsets`) followed by `extra`'s rows of `firsts`."""
+            rows = [extra[ends[i] : ends[i + 1]] for i in firsts]
+            more = offsets[-1] + np.cumsum([len(r) for r in rows])
+            return np.concatenate([values, *rows]), np.concatenate([offsets, more])
+
         out = Mix.__new__(Mix)
-        rows = [(self, range(len(self.keys))), (other, firsts)]
-        tokens, offsets, tpos, toff = [], [0], [], [0]
-        for mix, index in rows:
-            for i in index:
-                t = mix.tokens[mix.offsets[i] : mix.offsets[i + 1]]
-                tokens.append(t)
-                offsets.append(offsets[-1] + len(t))
-                tp = mix.tpos[mix.toff[i] : mix.toff[i + 1]]
-                tpos.append(tp)
-                toff.append(toff[-1] + len(tp))
-        out.tokens, out.offsets = np.concatenate(tokens), np.array(offsets)
-        out.tpos, out.toff = np.concatenate(tpos), np.array(toff)
+        out.tokens, out.offsets = appended(self.tokens, self.offsets, other.tokens, other.offsets)
+        out.tpos, out.toff = appended(self.tpos, self.toff, other.tpos, other.toff)
         out.keys = np.concatenate([self.keys, other.keys[firsts]])
         out.full = np.concatenate([self.full, other.full[firsts]])
         out.chat = np.concatenate([self.chat, other.chat[firsts]])
-        out.w = {}
-        for k, w in self.w.items():
-            extra = [other.w[k][other.toff[i] : other.toff[i + 1]] for i in firsts]
-            out.w[k] = np.concatenate([w, *extra])
+        out.w = {k: appended(w, self.toff, other.w[k], other.toff)[0] for k, w in self.w.items()}
         return out
 
     def example(self, i: int, weighting: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
