@@ -164,9 +164,23 @@ RUN10: dict[str, dict[str, Any]] = {
 }
 """Run 10 (run10/): run 9's winner (name weight 4) with another seed, name weight 8, and name
 weight 4 together with each of run 9's two other gains."""
+CONTEXT: dict[str, Any] = {**CONTRAST, "file": "mix_context.npz"}
+RUN11: dict[str, dict[str, Any]] = {
+    "context": CONTEXT,
+    "context-seed1": {**CONTEXT, "seed": 1},
+    "dropout0.1": {**CONTRAST, "dropout": 0.1},
+    "dropout0.1-seed1": {**CONTRAST, "dropout": 0.1, "seed": 1},
+    "context-dropout0.1": {**CONTEXT, "dropout": 0.1},
+    "name8": {**CONTRAST, "weighting": "turn_call3_name8"},
+}
+"""Run 11 (run11/): the default of 2026-11-27 (contrast data, name weight 2) against background
+sentences beside 27.5% of the train requests (`results/context-sentences/`: developer chatter
+such as "CI went red after the last merge." before or after the request; data/context33) and
+against LoRA dropout 0.1, two seeds each; then both together, and run 10's name weight 8."""
 RUNS = {
     "run1": RUN1, "run2": RUN2, "run3": RUN3, "run4": RUN4, "run5": RUN5, "run6": RUN6,
     "run7": RUN7, "run8": RUN8, "run9": RUN9, "run10": RUN10,
+    "run11": RUN11,
 }  # fmt: skip
 FINAL_TOKENS = 160
 

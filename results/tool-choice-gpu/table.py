@@ -1,4 +1,4 @@
-"""table.md from run1/ to run10/ results.jsonl: a row per configuration with its probe curve.
+"""table.md from run1/ to run11/ results.jsonl: a row per configuration with its probe curve.
 
 python results/tool-choice-gpu/table.py
 """
@@ -18,11 +18,11 @@ def main() -> None:
     lines = [
         "| run | config | knobs changed from the default | updates x examples | est. CPU min "
         "| probe (valid split: 241, runs 5-8: 250) by update | final: all / the CPU probe's 64 "
-        "| held-out requests (runs 8-10; EMA of the weights) |",
+        "| held-out requests (runs 8-11; EMA of the weights) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     base = None
-    for run in [f"run{n}" for n in range(1, 11)]:
+    for run in [f"run{n}" for n in range(1, 12)]:
         for line in (HERE / run / "results.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             knobs = row["knobs"]
@@ -30,13 +30,14 @@ def main() -> None:
                 base = knobs
             file = knobs.pop("file", "")
             now = file == "mix_now.npz"  # runs 5-8: the data of 2026-11-26 (first calls hoisted)
-            contrast = file == "mix_contrast.npz"  # runs 8-10: with the contrast templates
-            cut = "turn" if "turn" in file or now or contrast else "line"
+            contrast = file == "mix_contrast.npz"  # runs 8-11: with the contrast templates
+            context = file == "mix_context.npz"  # run 11: contrast data + background sentences
+            cut = "turn" if "turn" in file or now or contrast or context else "line"
             knobs = {**knobs, "cut": cut}
             if run not in ("run1", "run2"):  # the template code: long (before) or short
                 knobs["code"] = "long" if "long" in file else "short"
-            if now or contrast:
-                knobs["data"] = "contrast" if contrast else "hoisted"
+            if now or contrast or context:
+                knobs["data"] = "contrast" if contrast else "context" if context else "hoisted"
             # knobs earlier runs did not record
             defaults = {"cut": "line", "seed": 0, "dropout": 0.0, "lr_b": 1.0, "extra": None}
             defaults["ema"] = 0.0
