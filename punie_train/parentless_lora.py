@@ -8,9 +8,11 @@ about twice the memory of a training update (`results/speed-numpy-exp/`).
 
 `lora_linear` is one `mx.custom_function`: its forward computes `y` and copies it into a
 buffer with no graph, its backward is the exact LoRA gradient from the saved `x` (no gradient
-for the frozen weight, which nothing asks for). `make_parentless(model)` gives every plain
-float LoRA layer (no dropout, no bias) this forward; the parameters, their names and
-`fuse()` stay mlx-lm's.
+for the frozen weight, which nothing asks for). With LoRA dropout the layer's dropped input
+`z = dropout(x)` (mlx-lm's `Dropout`, the same random draws) is a second input:
+`y = x @ W.T + scale * (z @ A) @ B`, and `z`'s gradient flows back through the dropout to
+`x`. `make_parentless(model)` gives every float32 LoRA layer without bias this forward; the
+parameters, their names and `fuse()` stay mlx-lm's.
 """
 
 from __future__ import annotations
@@ -42,9 +44,42 @@ def _lora_vjp(primals: Any, cotangent: mx.array, output: mx.array) -> tuple[mx.a
     return dx, mx.zeros_like(weight), da, db, mx.zeros_like(scale)
 
 
-def lora_linear(x: mx.array, weight: mx.array, a: mx.array, b: mx.array, scale: float) -> mx.array:
-    """`x @ weight.T + scale * (x @ a) @ b` with a parentless output and the exact backward."""
-    return cast(mx.array, _lora_op(x, weight, a, b, mx.array(scale, dtype=x.dtype)))
+@mx.custom_function
+def _dropped_lora_op(
+    x: mx.array, z: mx.array, weight: mx.array, a: mx.array, b: mx.array, scale: mx.array
+) -> mx.array:
+    out = x @ weight.T + scale * ((z @ a) @ b)
+    return out if out.size < numpy_exp.SMALL else numpy_exp.parentless(out)
+
+
+@_dropped_lora_op.vjp
+def _dropped_lora_vjp(primals: Any, cotangent: mx.array, output: mx.array) -> tuple[mx.array, ...]:
+    _, z, weight, a, b, scale = primals
+    inner = cotangent @ b.T
+    rows_z = z.reshape(-1, z.shape[-1])
+    da = scale * (rows_z.T @ inner.reshape(-1, inner.shape[-1]))
+    db = scale * ((rows_z @ a).T @ cotangent.reshape(-1, cotangent.shape[-1]))
+    dz = scale * (inner @ a.T)
+    return cotangent @ weight, dz, mx.zeros_like(weight), da, db, mx.zeros_like(scale)
+
+
+def lora_linear(
+    x: mx.array,
+    weight: mx.array,
+    a: mx.array,
+    b: mx.array,
+    scale: float,
+    dropped: mx.array | None = None,
+) -> mx.array:
+    """`x @ weight.T + scale * (z @ a) @ b` (`z` = `dropped`, else `x`), parentless output.
+
+    The backward is exact: with `dropped`, its gradient goes to `dropped` (and from there
+    through whatever made it), the frozen product's to `x`.
+    """
+    scale_array = mx.array(scale, dtype=x.dtype)
+    if dropped is None:
+        return cast(mx.array, _lora_op(x, weight, a, b, scale_array))
+    return cast(mx.array, _dropped_lora_op(x, dropped, weight, a, b, scale_array))
 
 
 class ParentlessLoRALinear(LoRALinear):
@@ -52,7 +87,10 @@ class ParentlessLoRALinear(LoRALinear):
 
     def __call__(self, x: mx.array) -> mx.array:
         """The LoRA layer's output; see `lora_linear`."""
-        return lora_linear(x, self.linear.weight, self.lora_a, self.lora_b, self.scale)
+        weight, a, b = self.linear.weight, self.lora_a, self.lora_b
+        if self.training and getattr(self.dropout, "_p_1", 1.0) < 1.0:
+            return lora_linear(x, weight, a, b, self.scale, self.dropout(x))
+        return lora_linear(x, weight, a, b, self.scale)
 
 
 def _fits(layer: LoRALinear) -> bool:
@@ -61,7 +99,7 @@ def _fits(layer: LoRALinear) -> bool:
         type(linear) is nn.Linear
         and "bias" not in linear
         and linear.weight.dtype == mx.float32
-        and getattr(layer.dropout, "_p_1", 0.0) == 1.0  # mlx's Dropout keeps 1 - p
+        and isinstance(layer.dropout, nn.Dropout)  # its `_p_1` (1 - p) says if it drops
     )
 
 

@@ -91,14 +91,73 @@ def test_small_outputs_stay_in_the_graph_with_the_same_values(
     assert close(kept, copied) and close(kept, x @ weight.T + 2.0 * (x @ a) @ b)
 
 
-def test_layers_with_dropout_or_bias_keep_mlx_lm_s_forward() -> None:
+def test_layers_with_bias_keep_mlx_lm_s_forward() -> None:
     dropped = LoRALinear.from_base(nn.Linear(4, 4, bias=False), r=2, dropout=0.1)
     biased = LoRALinear.from_base(nn.Linear(4, 4, bias=True), r=2)
     plain = LoRALinear.from_base(nn.Linear(4, 4, bias=False), r=2)
     model = nn.Sequential(dropped, biased, plain)
-    assert make_parentless(model) == 1
-    assert type(dropped) is LoRALinear and type(biased) is LoRALinear
-    assert type(plain) is ParentlessLoRALinear
+    assert make_parentless(model) == 2
+    assert type(biased) is LoRALinear
+    assert type(dropped) is ParentlessLoRALinear and type(plain) is ParentlessLoRALinear
+
+
+class DroppedTwoLayers(TwoLayers):
+    """`TwoLayers` with LoRA dropout on both layers."""
+
+    def __init__(self, dims: int, rank: int, scale: float, p: float) -> None:
+        super().__init__(dims, rank, scale)
+        for layer in (self.first, self.second):
+            layer.dropout = nn.Dropout(p)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    length=st.integers(1, 7),
+    dims=st.integers(2, 24),
+    p=st.floats(0.05, 0.5),
+    seed=st.integers(0, 2**16),
+)
+def test_dropout_draws_the_same_masks_and_gradients_as_mlx_lm(
+    length: int, dims: int, p: float, seed: int
+) -> None:
+    mx.random.seed(seed)
+    model = DroppedTwoLayers(dims, 2, 4.0, p)
+    x = mx.random.normal((2, length, dims))
+    mx.random.seed(seed + 1)
+    plain_loss, plain_grads = loss_and_gradient(model, x)
+    assert make_parentless(model) == 2
+    mx.random.seed(seed + 1)
+    loss, grads = loss_and_gradient(model, x)
+    assert abs(loss - plain_loss) <= 1e-5 * max(1.0, abs(plain_loss))
+    assert grads.keys() == plain_grads.keys()
+    assert all(close(grads[k], plain_grads[k], 1e-4) for k in plain_grads)
+
+
+def test_dropout_drops_in_training_and_is_off_in_evaluation() -> None:
+    mx.random.seed(3)
+    model = DroppedTwoLayers(6, 2, 4.0, 0.5)
+    x = mx.random.normal((2, 5, 6))
+    model.eval()
+    plain = model(x)
+    make_parentless(model)
+    assert close(model(x), plain)
+    model.train()
+    assert not close(model(x), plain)
+
+
+def test_the_dropped_input_gets_the_lora_gradient_and_x_the_frozen_one() -> None:
+    mx.random.seed(2)
+    x = mx.random.normal((4, 6))
+    mask = (mx.random.uniform(shape=(4, 6)) > 0.3).astype(mx.float32)
+    weight, a, b = mx.random.normal((5, 6)), mx.random.normal((6, 2)), mx.random.normal((2, 5))
+
+    def plain(v: mx.array) -> mx.array:
+        return ((v @ weight.T + 3.0 * ((v * mask) @ a) @ b) ** 2).sum()
+
+    def ours(v: mx.array) -> mx.array:
+        return (lora_linear(v, weight, a, b, 3.0, v * mask) ** 2).sum()
+
+    assert close(mx.grad(ours)(x), mx.grad(plain)(x), 1e-4)
 
 
 def test_training_with_numpy_exp_uses_it_and_fuses_as_mlx_lm(tiny: tuple[Any, Any]) -> None:
