@@ -177,10 +177,16 @@ RUN11: dict[str, dict[str, Any]] = {
 sentences beside 27.5% of the train requests (`results/context-sentences/`: developer chatter
 such as "CI went red after the last merge." before or after the request; data/context33) and
 against LoRA dropout 0.1, two seeds each; then both together, and run 10's name weight 8."""
+RUN12: dict[str, dict[str, Any]] = {
+    "dropout0.2": {**CONTRAST, "dropout": 0.2},
+    "dropout0.2-seed1": {**CONTRAST, "dropout": 0.2, "seed": 1},
+}
+"""Run 12 (run12/): run 11's winner's knob turned further, LoRA dropout 0.2, on both seeds."""
 RUNS = {
     "run1": RUN1, "run2": RUN2, "run3": RUN3, "run4": RUN4, "run5": RUN5, "run6": RUN6,
     "run7": RUN7, "run8": RUN8, "run9": RUN9, "run10": RUN10,
     "run11": RUN11,
+    "run12": RUN12,
 }  # fmt: skip
 FINAL_TOKENS = 160
 

@@ -1,4 +1,4 @@
-"""table.md from run1/ to run11/ results.jsonl: a row per configuration with its probe curve.
+"""table.md from run1/ to run12/ results.jsonl: a row per configuration with its probe curve.
 
 python results/tool-choice-gpu/table.py
 """
@@ -18,11 +18,11 @@ def main() -> None:
     lines = [
         "| run | config | knobs changed from the default | updates x examples | est. CPU min "
         "| probe (valid split: 241, runs 5-8: 250) by update | final: all / the CPU probe's 64 "
-        "| held-out requests (runs 8-11; EMA of the weights) |",
+        "| held-out requests (runs 8-12; EMA of the weights) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     base = None
-    for run in [f"run{n}" for n in range(1, 12)]:
+    for run in [f"run{n}" for n in range(1, 13)]:
         for line in (HERE / run / "results.jsonl").read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             knobs = row["knobs"]
