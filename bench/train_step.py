@@ -82,6 +82,23 @@ def mix_batch(tokenizer: Any, examples: int, seed: int = 1) -> tuple:
     return batch_arrays(make_batch([split[int(i)] for i in chosen], examples))
 
 
+def mix_updates(
+    tokenizer: Any, data: Path, updates: int, per_update: int = 8, seed: int = 1
+) -> list[list[TokenizedExample]]:
+    """`updates` groups of `per_update` distinct examples of the default training mix of
+    `data`'s train split, drawn with `seed`."""
+    from punie_tools import Registry
+    from punie_train.mix import training_split
+
+    names = [s.name for s in Registry.load().tools()]
+    split = training_split(read_chat_jsonl(data / "train.jsonl"), tokenizer, TrainConfig(), names)
+    chosen = np.random.default_rng(seed).choice(len(split), per_update * updates, replace=False)
+    return [
+        [split[int(i)] for i in chosen[k * per_update : (k + 1) * per_update]]
+        for k in range(updates)
+    ]
+
+
 def timed_update(
     model: nn.Module, optimizer: Any, loss: Callable[..., mx.array], inputs: Sequence[tuple]
 ) -> float:

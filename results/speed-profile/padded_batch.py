@@ -21,24 +21,15 @@ from pathlib import Path
 import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
-from train_step import prepare, timed_update  # type: ignore  # bench/ is not a package
+from train_step import mix_updates, prepare, timed_update  # type: ignore  # bench/ is not a package
 
-from punie_datagen.jsonl import read_chat_jsonl
 from punie_runtime import numpy_exp
-from punie_tools import Registry
 from punie_train import forward
-from punie_train.config import TrainConfig
 from punie_train.dataset import make_batch
-from punie_train.mix import training_split
 
-names = [s.name for s in Registry.load().tools()]
 model, tokenizer, optimizer = prepare("default", -1)
-split = training_split(
-    read_chat_jsonl(Path("data/contrast33/train.jsonl")), tokenizer, TrainConfig(), names
-)
 U = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-chosen = np.random.default_rng(1).choice(len(split), 8 * (U + 1), replace=False)
-groups = [[split[int(i)] for i in chosen[k * 8 : (k + 1) * 8]] for k in range(U + 1)]
+groups = mix_updates(tokenizer, Path("data/contrast33"), U + 1)
 
 
 def padded_loss(

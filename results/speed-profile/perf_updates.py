@@ -16,24 +16,14 @@ from punie_runtime.blas import ensure_fast_blas
 ensure_fast_blas(reexec=True)
 from pathlib import Path
 
-import numpy as np
-from train_step import prepare, timed_update  # type: ignore  # bench/ is not a package
+from train_step import mix_updates, prepare, timed_update  # type: ignore  # bench/ is not a package
 
-from punie_datagen.jsonl import read_chat_jsonl
-from punie_tools import Registry
 from punie_train import forward
-from punie_train.config import TrainConfig
 from punie_train.dataset import make_batch
-from punie_train.mix import training_split
 
-names = [s.name for s in Registry.load().tools()]
 model, tokenizer, optimizer = prepare("default", -1)
-split = training_split(
-    read_chat_jsonl(Path("data/contrast33/train.jsonl")), tokenizer, TrainConfig(), names
-)
 U = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-chosen = np.random.default_rng(1).choice(len(split), 8 * (U + 1), replace=False)
-groups = [[split[int(i)] for i in chosen[k * 8 : (k + 1) * 8]] for k in range(U + 1)]
+groups = mix_updates(tokenizer, Path("data/contrast33"), U + 1)
 seq = [forward.batch_arrays(make_batch(g, 8)) for g in groups]
 timed_update(model, optimizer, forward.batch_loss, [seq[0]])
 print("START", flush=True)
