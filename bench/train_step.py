@@ -68,20 +68,6 @@ def prepare(spec: str, num_layers: int) -> tuple[nn.Module, Any, Any]:
     return model, tokenizer, build_optimizer(config)
 
 
-def mix_batch(tokenizer: Any, examples: int, seed: int = 1) -> tuple:
-    """`examples` examples of the default training mix of data/phase33 drawn with `seed`,
-    as one update's `batch_loss` arguments (shared prefix, suffixes, positions, ...)."""
-    from punie_tools import Registry
-    from punie_train.mix import training_split
-
-    names = [s.name for s in Registry.load().tools()]
-    split = training_split(
-        read_chat_jsonl(Path("data/phase33/train.jsonl")), tokenizer, TrainConfig(), names
-    )
-    chosen = np.random.default_rng(seed).choice(len(split), examples, replace=False)
-    return batch_arrays(make_batch([split[int(i)] for i in chosen], examples))
-
-
 def mix_updates(
     tokenizer: Any, data: Path, updates: int, per_update: int = 8, seed: int = 1
 ) -> list[list[TokenizedExample]]:
@@ -97,6 +83,13 @@ def mix_updates(
         [split[int(i)] for i in chosen[k * per_update : (k + 1) * per_update]]
         for k in range(updates)
     ]
+
+
+def mix_batch(tokenizer: Any, examples: int, seed: int = 1) -> tuple:
+    """`examples` examples of the default training mix of data/phase33 drawn with `seed`,
+    as one update's `batch_loss` arguments (shared prefix, suffixes, positions, ...)."""
+    (group,) = mix_updates(tokenizer, Path("data/phase33"), 1, examples, seed)
+    return batch_arrays(make_batch(group, examples))
 
 
 def timed_update(

@@ -14,6 +14,14 @@ MS_PER_TOKEN = 10.5
 3,149 tokens, measured 2026-11-26); turns the replica's token count into CPU minutes."""
 
 
+DATA = {
+    "mix_now.npz": "hoisted",  # runs 5-8: the data of 2026-11-26 (first calls hoisted)
+    "mix_contrast.npz": "contrast",  # runs 8-12: with the contrast templates
+    "mix_context.npz": "context",  # run 11: the contrast data + background sentences
+}
+"""The turn-cut mixes by file name and the dataset each was prepared from."""
+
+
 def main() -> None:
     lines = [
         "| run | config | knobs changed from the default | updates x examples | est. CPU min "
@@ -29,15 +37,13 @@ def main() -> None:
             if base is None:
                 base = knobs
             file = knobs.pop("file", "")
-            now = file == "mix_now.npz"  # runs 5-8: the data of 2026-11-26 (first calls hoisted)
-            contrast = file == "mix_contrast.npz"  # runs 8-11: with the contrast templates
-            context = file == "mix_context.npz"  # run 11: contrast data + background sentences
-            cut = "turn" if "turn" in file or now or contrast or context else "line"
+            data = DATA.get(file)
+            cut = "turn" if "turn" in file or data else "line"
             knobs = {**knobs, "cut": cut}
             if run not in ("run1", "run2"):  # the template code: long (before) or short
                 knobs["code"] = "long" if "long" in file else "short"
-            if now or contrast or context:
-                knobs["data"] = "contrast" if contrast else "context" if context else "hoisted"
+            if data:
+                knobs["data"] = data
             # knobs earlier runs did not record
             defaults = {"cut": "line", "seed": 0, "dropout": 0.0, "lr_b": 1.0, "extra": None}
             defaults["ema"] = 0.0

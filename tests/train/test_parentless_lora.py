@@ -45,6 +45,15 @@ def loss_and_gradient(model: nn.Module, x: mx.array) -> tuple[float, dict[str, m
     return loss.item(), dict(tree_flatten(grads))
 
 
+def assert_same(
+    loss: float, grads: dict[str, mx.array], plain_loss: float, plain_grads: dict[str, mx.array]
+) -> None:
+    """The loss within float rounding, every gradient close, no parameter missing or extra."""
+    assert abs(loss - plain_loss) <= 1e-5 * max(1.0, abs(plain_loss))
+    assert grads.keys() == plain_grads.keys()
+    assert all(close(grads[k], plain_grads[k], 1e-4) for k in grads)
+
+
 @settings(max_examples=15, deadline=None)
 @given(
     rows=st.integers(1, 3),
@@ -65,9 +74,7 @@ def test_values_and_gradients_equal_mlx_lm(
     assert make_parentless(model) == 2
     assert close(model(x), plain_out)
     loss, grads = loss_and_gradient(model, x)
-    assert abs(loss - plain_loss) <= 1e-5 * max(1.0, abs(plain_loss))
-    assert grads.keys() == plain_grads.keys()
-    assert all(close(grads[k], plain_grads[k], 1e-4) for k in grads)
+    assert_same(loss, grads, plain_loss, plain_grads)
 
 
 def test_the_output_keeps_no_graph_and_the_input_gets_its_gradient() -> None:
@@ -128,9 +135,7 @@ def test_dropout_draws_the_same_masks_and_gradients_as_mlx_lm(
     assert make_parentless(model) == 2
     mx.random.seed(seed + 1)
     loss, grads = loss_and_gradient(model, x)
-    assert abs(loss - plain_loss) <= 1e-5 * max(1.0, abs(plain_loss))
-    assert grads.keys() == plain_grads.keys()
-    assert all(close(grads[k], plain_grads[k], 1e-4) for k in plain_grads)
+    assert_same(loss, grads, plain_loss, plain_grads)
 
 
 def test_dropout_drops_in_training_and_is_off_in_evaluation() -> None:
