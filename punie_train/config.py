@@ -259,6 +259,13 @@ class TrainConfig:
         default=8, metadata=option("Micro-batches per optimizer update.")
     )
     learning_rate: float = attrs.field(default=5e-4, metadata=option("Peak learning rate."))
+    max_grad_norm: float = attrs.field(
+        default=0.0,
+        metadata=option(
+            "Clip each update's gradient to this global L2 norm before the optimizer step "
+            "(0: no clipping). The norm is logged either way.",
+        ),
+    )
     lr_schedule: LrSchedule | None = attrs.field(
         factory=LrSchedule,
         metadata=option("Learning-rate schedule (YAML mapping; null: constant)."),
@@ -317,6 +324,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.learning_rate <= 0 or not math.isfinite(self.learning_rate):
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.max_grad_norm < 0 or not math.isfinite(self.max_grad_norm):
+            raise ConfigError(f"max_grad_norm must be >= 0 (0: off), got {self.max_grad_norm}")
         if self.num_layers == 0 or self.num_layers < -1:
             raise ConfigError(f"num_layers must be -1 (all) or positive, got {self.num_layers}")
         if self.val_batches == 0 or self.val_batches < -1:

@@ -1,9 +1,11 @@
 """Live training progress (rich) and the run's JSONL event log.
 
 Every report is one JSON object per line in `<run>/train_log.jsonl`:
-`{"event": "train", "iteration", "update", "train_loss", "learning_rate", "tokens_per_s",
-"trained_tokens_per_s", "elapsed_s"}`, `{"event": "val", "iteration", "val_loss", "best", "val_s"}`
-and `{"event": "save", "iteration", "path"}`. A resumed run first drops the lines past its
+`{"event": "train", "iteration", "update", "train_loss", "learning_rate", "grad_norm",
+"grad_norm_max", "tokens_per_s", "trained_tokens_per_s", "elapsed_s"}` (the gradient norms
+are the updates' before any clipping: mean and largest of the window),
+`{"event": "val", "iteration", "val_loss", "best", "val_s"}` and
+`{"event": "save", "iteration", "path"}`. A resumed run first drops the lines past its
 checkpoint, so the log always describes one uninterrupted run. Each line is appended with one
 fsynced write and rewrites are atomic, so a crash can tear at most the last line, which
 `EventLog.read` skips.

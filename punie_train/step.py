@@ -22,7 +22,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
 import numpy as np
-from mlx.utils import tree_map
+from mlx.utils import tree_flatten, tree_map
 from mlx_lm.tuner.utils import build_schedule, linear_to_lora_layers
 
 from punie_runtime import numpy_exp
@@ -127,6 +127,7 @@ class LoopState:
     committed: tuple[int, int, dict[str, mx.array], Any] | None = None
     last_saved: int = -1
     window_losses: list[float] = attrs.Factory(list)
+    window_grad_norms: list[float] = attrs.Factory(list)
     window_tokens: int = 0
     window_trained: int = 0
     window_time: float = 0.0
@@ -171,6 +172,7 @@ def run_update(
             steps,
             tic,
             prefix_gradient=config.prefix_gradient,
+            max_grad_norm=config.max_grad_norm,
         )
         return
     loss = mx.array(0.0)
@@ -192,7 +194,7 @@ def run_update(
         grads = grad if grads is None else tree_map(mx.add, grads, grad)
         if len(batches) > 1:
             mx.eval(loss, grads)
-    _step_and_record(model, optimizer, grads, loss, loop, steps, tic)
+    _step_and_record(model, optimizer, grads, loss, loop, steps, config.max_grad_norm)
     _account(loop, sum(len(e) for e in examples), sum(b.trained_tokens for b in batches), tic)
 
 
@@ -203,17 +205,34 @@ def _step_and_record(
     loss: mx.array,
     loop: LoopState,
     steps: int,
-    tic: float,
+    max_grad_norm: float = 0.0,
 ) -> None:
-    """Apply the update's gradient and record the finished update as `loop.committed`."""
+    """Apply the update's gradient and record the finished update as `loop.committed`.
+
+    With `max_grad_norm` > 0 the gradient is first scaled down to that global norm; the
+    norm before clipping goes to the report window either way.
+    """
+    grads, norm = clip_gradient(grads, max_grad_norm)
     optimizer.update(model, grads)
-    mx.eval(loss, model.trainable_parameters(), optimizer.state)
+    mx.eval(loss, norm, model.trainable_parameters(), optimizer.state)
     loop.update += 1
     loop.iteration += steps
     # Arrays are immutable, but the optimizer mutates its state dicts: copy the containers.
     state = tree_map(lambda x: x, optimizer.state)
     loop.committed = (loop.update, loop.iteration, trainable_weights(model), state)
     loop.window_losses.append(cast(float, loss.item()))
+    loop.window_grad_norms.append(cast(float, norm.item()))
+
+
+def clip_gradient(grads: Any, max_norm: float) -> tuple[Any, mx.array]:
+    """(The gradient scaled to at most `max_norm` in global L2 norm, its norm before).
+
+    `max_norm` 0 leaves the gradient as it is (the same arrays).
+    """
+    if max_norm > 0:
+        return optim.clip_grad_norm(grads, max_norm)
+    squares = [mx.square(cast(mx.array, g)).sum() for _, g in tree_flatten(grads)]
+    return grads, mx.sqrt(sum(squares, mx.array(0.0)))
 
 
 def _account(loop: LoopState, tokens: int, trained: int, tic: float, comm: float = 0.0) -> None:
@@ -241,6 +260,7 @@ def _run_shard(
     tic: float,
     *,
     prefix_gradient: bool = True,
+    max_grad_norm: float = 0.0,
 ) -> None:
     """`run_update` on one rank of several: its share, then sums over the ranks, then the step."""
     local = ranks.shard(examples)
@@ -272,7 +292,7 @@ def _run_shard(
     counts = mx.array([tokens, trained], dtype=mx.int32)
     loss, grads, counts = ranks.all_sum((loss, grads, counts))
     comm = time.perf_counter() - comm
-    _step_and_record(model, optimizer, grads, loss, loop, steps, tic)
+    _step_and_record(model, optimizer, grads, loss, loop, steps, max_grad_norm)
     tokens, trained = (int(n) for n in counts.tolist())
     _account(loop, tokens, trained, tic, comm)
 
@@ -286,6 +306,8 @@ def train_event(loop: LoopState, optimizer: optim.Optimizer) -> dict[str, Any]:
         "update": loop.update,
         "train_loss": loss,
         "learning_rate": cast(float, optimizer.learning_rate.item()),
+        "grad_norm": sum(loop.window_grad_norms) / max(len(loop.window_grad_norms), 1),
+        "grad_norm_max": max(loop.window_grad_norms, default=0.0),
         "tokens_per_s": loop.window_tokens / max(loop.window_time, 1e-9),
         "trained_tokens_per_s": loop.window_trained / max(loop.window_time, 1e-9),
         "elapsed_s": loop.total_time,
@@ -296,4 +318,5 @@ def train_event(loop: LoopState, optimizer: optim.Optimizer) -> dict[str, Any]:
     loop.final_train_loss = loss
     loop.window_comm = 0.0
     loop.window_losses, loop.window_tokens, loop.window_trained, loop.window_time = [], 0, 0, 0.0
+    loop.window_grad_norms = []
     return event

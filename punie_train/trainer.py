@@ -321,7 +321,8 @@ def train(
                     event = train_event(loop, optimizer)
                     progress.note(
                         f"iter {event['iteration']}: train loss {event['train_loss']:.3f}, "
-                        f"lr {event['learning_rate']:.2e}, {event['tokens_per_s']:.0f} tok/s"
+                        f"lr {event['learning_rate']:.2e}, grad norm {event['grad_norm']:.2f}, "
+                        f"{event['tokens_per_s']:.0f} tok/s"
                     )
                     emit(event)
                 if _crossed(before, loop.iteration, config.steps_per_eval) or done:

@@ -124,6 +124,8 @@ def test_invalid_value_is_an_error() -> None:
         parse(["--grad-accumulation-steps", "0"])
     with pytest.raises(ConfigError, match="later_call_repeat must be at least 1, got 0"):
         parse(["--later-call-repeat", "0"])
+    with pytest.raises(ConfigError, match=r"max_grad_norm must be >= 0 \(0: off\), got -1.0"):
+        parse(["--max-grad-norm", "-1"])
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

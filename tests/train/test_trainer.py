@@ -119,6 +119,12 @@ def test_log_has_every_report(finished: TrainSummary) -> None:
     assert [e["iteration"] for e in events(finished, "save")] == [4, 8, 12]
 
 
+def test_log_has_the_gradient_norm(finished: TrainSummary) -> None:
+    """Each train event carries its updates' gradient norm (positive, finite, mean <= max)."""
+    for event in events(finished, "train"):
+        assert 0 < event["grad_norm"] <= event["grad_norm_max"] < math.inf
+
+
 def test_learning_rate_in_the_log_follows_the_schedule(finished: TrainSummary) -> None:
     """The optimizer's learning rate after each update is the warm-up/cosine formula's."""
     logged = [(e["update"], e["learning_rate"]) for e in events(finished, "train")]
