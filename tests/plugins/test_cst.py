@@ -326,18 +326,7 @@ def test_add_import_twice_equals_once(source: str, stmt: str) -> None:
     assert add_import(once, stmt) == once
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "find_definitions",
-        "find_calls",
-        "find_decorators",
-        "rename_preview",
-        "rename_write",
-        "add_import",
-        "find_then_rename",
-    ],
-)
+@pytest.mark.parametrize("name", [t.name for t in punie_cst.punie_example_templates()])
 def test_templates_run(name: str, tmp_path: Path) -> None:
     """Each CST template renders, runs in the sandbox and answers from the output."""
     assert all(render_and_run("cst", name, tmp_path, indexes=(0, 1, 2)))

@@ -310,7 +310,14 @@ def test_no_pytest_processes_left(project: Path, suite: list[str]) -> None:
     assert left == []
 
 
-@pytest.mark.parametrize("name", ["typecheck", "ruff_check", "pytest_run", "full_check"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        t.name
+        for t in punie_validation.punie_example_templates()
+        if t.name != "failing_test_then_types"  # slow: its own test below
+    ],
+)
 def test_templates_run(name: str, tmp_path: Path) -> None:
     """Each validation template renders, runs in the sandbox and answers from the output."""
     answers = render_and_run("validation", name, tmp_path, indexes=(0,))
