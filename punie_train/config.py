@@ -31,7 +31,8 @@ with a 10-update warm-up then cosine decay to 5e-5, validation, the probe and a 
 1e-4, full chats, per-token loss) are `configs/phase33.yaml`. Measured on the CPU and not
 adopted: `later_call_repeat: 4` (held-out requests 71.2%, `results/later-calls/`) and 2000
 iterations (78.8%, no gain on unseen requests for 25% more time,
-`results/tool-choice-full-2026-11-26q`).
+`results/tool-choice-full-2026-11-26q`); `max_grad_norm` (lr 1e-3 diverges with the gradient
+clipped to 1.0 as it does without, `results/grad-clip`).
 
 `num_layers` defaults to all layers (-1), not Phase 33's 8: with this recipe on the punie
 dataset (1294 train examples, SmolLM2-135M), validation loss over all 141 validation examples
