@@ -9,7 +9,8 @@ Run from the repository root:
 `--adapter DIR` (repeatable) asks the model with that adapter fused in, through the training
 probe (`punie_train.probe`: the system prompt, the request, greedy decoding up to the first
 tool name); `--base` asks the base model. Each prints one row: overall and per-category
-accuracy on `requests.jsonl`. Nothing is asserted.
+accuracy on `requests.jsonl` (or `--requests FILE`, e.g. `../heldout-requests-2/`);
+`--dump FILE` also writes every request with each scorer's choice. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ def main() -> None:
     parser.add_argument("--adapter", type=Path, action="append", default=[])
     parser.add_argument("--base", action="store_true")
     parser.add_argument("--requests", type=Path, default=HERE / "requests.jsonl")
+    parser.add_argument(
+        "--dump", type=Path, help="also write each request with every scorer's choice (JSONL)"
+    )
     args = parser.parse_args()
     requests = load_requests(args.requests)
     registry = Registry.load()
@@ -63,15 +67,32 @@ def main() -> None:
     cats = sorted({r["category"] for r in requests})
     print("| scored | overall | " + " | ".join(cats) + " |")
     print("|---" * (len(cats) + 2) + "|")
+    choices: dict[str, list[str]] = {}
     for data in args.data:
         classifier = fit_classifier(read_chat_jsonl(data / "train.jsonl"), names)
         chosen = classifier.predict([r["query"] for r in requests])
         print(row(f"classifier on {data}", requests, chosen), flush=True)
+        choices[f"classifier on {data}"] = list(chosen)
     models = [(f"model, {a}", a) for a in args.adapter]
     if args.base:
         models.insert(0, ("base model", None))
-    if not models:
-        return
+    if models:
+        choices.update(score_models(models, requests, registry, names))
+    if args.dump is not None:
+        lines = [
+            json.dumps({**r, "chosen": {k: v[i] for k, v in choices.items()}})
+            for i, r in enumerate(requests)
+        ]
+        args.dump.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def score_models(
+    models: Sequence[tuple[str, Path | None]],
+    requests: Sequence[dict[str, str]],
+    registry: Registry,
+    names: Sequence[str],
+) -> dict[str, list[str]]:
+    """Probe each (label, adapter) on the requests, print its row; the choices by label."""
     from punie_runtime.base_model import BaseModel, load_model
     from punie_runtime.engines import fuse_adapters
     from punie_train.probe import ToolProbe
@@ -79,12 +100,15 @@ def main() -> None:
     probe = ToolProbe(
         [Decision(r["query"], r["tool"]) for r in requests], system_prompt(registry.tools()), names
     )
+    choices = {}
     for label, adapter in models:
         model, tokenizer = load_model(BaseModel.parse("default"), adapter)
         if adapter is not None:
             fuse_adapters(model)
         result = probe.run(model, tokenizer)
         print(row(f"{label} ({result.seconds:.0f} s)", requests, result.chosen), flush=True)
+        choices[label] = list(result.chosen)
+    return choices
 
 
 if __name__ == "__main__":
