@@ -32,7 +32,10 @@ with a 10-update warm-up then cosine decay to 5e-5, validation, the probe and a 
 adopted: `later_call_repeat: 4` (held-out requests 71.2%, `results/later-calls/`) and 2000
 iterations (78.8%, no gain on unseen requests for 25% more time,
 `results/tool-choice-full-2026-11-26q`); `max_grad_norm` (lr 1e-3 diverges with the gradient
-clipped to 1.0 as it does without, `results/grad-clip`).
+clipped to 1.0 as it does without, `results/grad-clip`); Adam with bias correction and beta2
+0.95 at lr 2e-3 (`optimizer_config`, `results/adam-steps`: lower validation loss, no better
+choice). The learning rates are mlx's Adam's, which skips the bias correction: its early steps
+are up to ~6x the rate (~3e-3 at the peak here), its last ones ~2x.
 
 `num_layers` defaults to all layers (-1), not Phase 33's 8: with this recipe on the punie
 dataset (1294 train examples, SmolLM2-135M), validation loss over all 141 validation examples
