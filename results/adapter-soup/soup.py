@@ -41,12 +41,10 @@ def soup(adapters: list[Path]) -> tuple[dict[str, mx.array], dict[str, Any]]:
         else:
             raise SystemExit(f"not a LoRA weight: {key}")
     config = dict(configs[0])
-    ranks = {c["lora_parameters"]["rank"] for c in configs}
     config["lora_parameters"] = dict(
         config["lora_parameters"], rank=sum(c["lora_parameters"]["rank"] for c in configs)
     )
     config["soup_of"] = [str(path) for path in adapters]
-    config["soup_ranks"] = sorted(ranks)
     return merged, config
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from without_foundation import first_request, foundation_requests
 
+from punie_datagen.jsonl import read_chat_jsonl
 from punie_eval.first_call import first_tool
 from punie_tools.registry import Registry
 
@@ -27,11 +28,11 @@ def train_counts(data: Path, names: list[str]) -> tuple[Counter[str], Counter[st
     known = foundation_requests()
     total: Counter[str] = Counter()
     foundation: Counter[str] = Counter()
-    for line in (data / "train.jsonl").read_text(encoding="utf-8").splitlines():
-        replies = [m["content"] for m in json.loads(line)["messages"] if m["role"] == "assistant"]
+    for messages in read_chat_jsonl(data / "train.jsonl"):
+        replies = [m["content"] for m in messages if m["role"] == "assistant"]
         tool = str(first_tool(replies[0], names)) if replies else "-"
         total[tool] += 1
-        foundation[tool] += first_request(line) in known
+        foundation[tool] += first_request(messages) in known
     return total, foundation
 
 

@@ -30,9 +30,8 @@ def foundation_requests() -> set[str]:
     return requests
 
 
-def first_request(line: str) -> str:
-    """A dataset line's first user message, stripped ('' when it has none)."""
-    messages = json.loads(line)["messages"]
+def first_request(messages: list[dict[str, str]]) -> str:
+    """A chat's first user message, stripped ('' when it has none)."""
     return next((m["content"].strip() for m in messages if m["role"] == "user"), "")
 
 
@@ -44,7 +43,11 @@ def main() -> None:
     args = parser.parse_args()
     known = foundation_requests()
     lines = (args.data / "train.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
-    kept = [line for line in lines if line.strip() and first_request(line) not in known]
+    kept = [
+        line
+        for line in lines
+        if line.strip() and first_request(json.loads(line)["messages"]) not in known
+    ]
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "train.jsonl").write_text("".join(kept), encoding="utf-8")
     shutil.copyfile(args.data / "valid.jsonl", args.out / "valid.jsonl")
