@@ -46,7 +46,14 @@ class Best:
     probe_accuracy: float | None = None
 
     def beaten_by(self, val_loss: float, probe_accuracy: float | None) -> bool:
-        """Whether a new validation is better: higher probe accuracy, then lower loss."""
+        """Whether a new validation is better: higher probe accuracy, then lower loss.
+
+        A probed validation beats an unprobed one: only iteration 0 goes unprobed, and its
+        untrained adapter is never what a run with a probe is for, even where the validation
+        loss rises above the untrained model's (a split whose valid chats the mix leaves out).
+        """
+        if probe_accuracy is not None and self.probe_accuracy is None:
+            return True
         if (
             probe_accuracy is not None
             and self.probe_accuracy is not None

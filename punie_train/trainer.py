@@ -13,7 +13,8 @@ Public API (for `python -m punie_train`):
 - `run_dir` receives `train_config.yaml`, `train_log.jsonl` (every report, see
   `punie_train.progress`), `checkpoints/iter-NNNNNNN/` every `save_every` iterations and on
   Ctrl-C, the final adapter in `config.adapter_path` (relative paths are inside `run_dir`) and
-  the adapter with the best validation loss next to it with a `-best` suffix (`BEST_SUFFIX`).
+  the adapter with the best validation (`checkpoint.Best`) next to it with a `-best` suffix
+  (`BEST_SUFFIX`).
   Both are mlx-lm adapter directories.
 - `resume=True` continues from the newest checkpoint: same iteration, learning rate, Adam
   state and next batch, so the result equals an uninterrupted run. Without `resume`, a run dir

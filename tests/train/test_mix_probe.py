@@ -230,7 +230,8 @@ def test_best_prefers_probe_accuracy_then_loss() -> None:
     assert best.beaten_by(0.9, 0.5)
     assert not best.beaten_by(0.1, 0.3)
     assert best.beaten_by(0.4, 0.4) and not best.beaten_by(0.6, 0.4)
-    assert Best(10, 0.5).beaten_by(0.4, 0.9) and not Best(10, 0.5).beaten_by(0.6, 0.9)
+    assert Best(0, 0.5).beaten_by(0.6, 0.0)  # probed beats unprobed, whatever the loss
+    assert Best(0, 0.5).beaten_by(0.4, None) and not Best(0, 0.5).beaten_by(0.6, None)
 
 
 def test_decisions_and_chosen_tool() -> None:
