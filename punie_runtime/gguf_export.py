@@ -1,7 +1,8 @@
 """Fuse a LoRA adapter into its GGUF base model and write the result as a GGUF file.
 
 The fused model is the mlx model `load_model` builds (the base GGUF dequantized to float32 by
-`punie_runtime.gguf_convert`, the adapter's low-rank deltas added by mlx-lm's `fuse`). Its
+`punie_runtime.gguf_convert`, the adapter's low-rank deltas added by mlx-lm's `fuse`; a full
+fine-tune's weights, `fine_tune_type: full`, replace the base's instead). Its
 weights go back under the base file's own tensor names, with llama.cpp's Q/K row permutation
 re-applied (the converter undid it for mlx-lm's rope), and every metadata key of the base file
 (hyperparameters, tokenizer, chat template) is copied, so llama.cpp, ollama and LM Studio load
@@ -17,7 +18,7 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 import numpy as np
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 OUT_TYPES: tuple[str, ...] = ("q8_0", "f16", "f32")
 """What `--type` accepts: the GGML type of the exported matrices."""
 DEFAULT_TYPE = "q8_0"
+FUSABLE = ("lora", "dora", "full")
+"""The `fine_tune_type`s an export can fuse into the base."""
 FINE_TUNED_SUFFIX = " (punie-tools fine-tune)"
 ADAPTER_CONFIG = "adapter_config.json"
 ADAPTER_WEIGHTS = "adapters.safetensors"
@@ -69,7 +72,7 @@ def permute_rope(weight: np.ndarray, n_heads: int) -> np.ndarray:
 
 
 def read_adapter_config(adapter: Path) -> dict[str, Any]:
-    """The adapter directory's `adapter_config.json`, checked to describe a LoRA/DoRA adapter."""
+    """The adapter directory's `adapter_config.json`, checked to be a LoRA/DoRA/full adapter."""
     config_file = adapter / ADAPTER_CONFIG
     if not adapter.is_dir():
         raise ExportError(f"no adapter directory at {adapter}")
@@ -85,8 +88,10 @@ def read_adapter_config(adapter: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ExportError(f"{config_file}: expected a JSON object")
     kind = config.get("fine_tune_type", "lora")
-    if kind not in ("lora", "dora"):
-        raise ExportError(f"{adapter}: only LoRA/DoRA adapters can be fused, not {kind!r}")
+    if kind not in FUSABLE:
+        raise ExportError(
+            f"{adapter}: only {'/'.join(FUSABLE)} adapters can be fused, not {kind!r}"
+        )
     return config
 
 
@@ -129,11 +134,16 @@ def check_destination(path: Path) -> None:
 
 
 def fused_model(base: BaseModel, adapter: Path) -> nn.Module:
-    """The float32 base model with the adapter's deltas fused into its linear layers."""
+    """The float32 base model with the adapter's deltas fused into its linear layers.
+
+    A full fine-tune's weights (every trained layer whole) replace the base's instead.
+    """
     from mlx.utils import tree_unflatten
     from mlx_lm.tuner.utils import load_adapters
 
     model, _ = load_model(base, float32=True)
+    if read_adapter_config(adapter).get("fine_tune_type") == "full":
+        return _with_full_weights(model, base, adapter)
     try:
         load_adapters(model, str(adapter))
     except (ValueError, KeyError, TypeError, AttributeError) as error:
@@ -150,6 +160,32 @@ def fused_model(base: BaseModel, adapter: Path) -> nn.Module:
     if not fused:
         raise ExportError(f"{adapter} holds no LoRA layers to fuse")
     model.update_modules(tree_unflatten(fused))
+    return model
+
+
+def _with_full_weights(model: nn.Module, base: BaseModel, adapter: Path) -> nn.Module:
+    """`model` with a full fine-tune's weights, each checked to be one of its own by shape."""
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+
+    weights = cast("dict[str, mx.array]", mx.load(str(adapter / ADAPTER_WEIGHTS)))
+    params = dict(tree_flatten(model.parameters()))
+    unknown = sorted(name for name in weights if name not in params)
+    misshapen = sorted(
+        name for name in weights if name in params and weights[name].shape != params[name].shape
+    )
+    if unknown or misshapen or not weights:
+        detail = (
+            f"{len(unknown)} unknown weights ({unknown[0]})"
+            if unknown
+            else f"{len(misshapen)} weights of another shape ({misshapen[0]})"
+            if misshapen
+            else "no weights"
+        )
+        raise ExportError(
+            f"{adapter} does not fit {base.describe()}: {detail}; it was trained for another model"
+        )
+    model.load_weights(list(weights.items()), strict=False)
     return model
 
 

@@ -1,9 +1,10 @@
 """Tests of ``python -m punie_train export``: fused GGUF round trips, metadata, clear errors.
 
 A LoRA adapter with random non-zero B matrices is fused into the embedded SmolLM2 and
-exported; each file is read back through the project's own converter (`gguf_convert`) and
-its logits compared with the fused mlx model, and the float32 file also through the
-independent numpy reader that applies llama.cpp's rope to llama.cpp's Q/K layout.
+exported (and a full fine-tune, noise on every layer, put in place of the base's weights);
+each file is read back through the project's own converter (`gguf_convert`) and its logits
+compared with the fused mlx model, and the float32 file also through the independent numpy
+reader that applies llama.cpp's rope to llama.cpp's Q/K layout.
 """
 
 from __future__ import annotations
@@ -252,6 +253,44 @@ def test_no_adapter_found(tmp_path: Path, monkeypatch, capsys) -> None:
     line = _error(["--gguf", "out.gguf"], capsys)
     assert "no trained adapter found" in line and "--adapter" in line
     assert not (tmp_path / "out.gguf").exists()
+
+
+def _full_fine_tune(model: Any, directory: Path) -> Path:
+    """Every layer's weights moved by random noise, saved as a full fine-tune's run does."""
+    config = TrainConfig(fine_tune_type="full")
+    apply_adapters(model, config)
+    mx.random.seed(3)
+    changed = {
+        name: weight + mx.random.normal(weight.shape) * 0.01
+        for name, weight in trainable_weights(model).items()
+    }
+    model.load_weights(list(changed.items()), strict=False)
+    return write_adapter(directory, changed, config, {"iteration": 0})
+
+
+def test_full_fine_tune_round_trip(setup: dict[str, Any], tmp_path: Path) -> None:
+    """A full fine-tune (fine_tune_type: full) exports as its own weights, not the base's."""
+    model = load_model()[0]
+    adapter = _full_fine_tune(model, tmp_path / "full")
+    ids = setup["ids"]
+    expected = np.array(model(mx.array([ids]))[0])
+    del model
+    out = tmp_path / "full.gguf"
+    export_gguf(out, adapter, "f32")
+    logits = _read_back(out, ids)
+    assert np.abs(logits - expected).max() < TOLERANCE["f32"]
+    assert np.abs(logits - setup["base"]).max() > 0.5
+
+
+def test_full_fine_tune_of_another_model(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    """A full fine-tune of another model (a tiny llama) is refused by its weights' shapes."""
+    from mlx_lm import load
+
+    adapter = _full_fine_tune(load(str(tiny_model_dir))[0], tmp_path / "tiny-full")
+    line = _error(["--gguf", str(tmp_path / "o.gguf"), "--adapter", str(adapter)], capsys)
+    assert "does not fit SmolLM2-135M-Instruct (embedded)" in line
+    assert "weights of another shape" in line and "another model" in line
+    assert not (tmp_path / "o.gguf").exists()
 
 
 def test_not_an_adapter_directory(tmp_path: Path, capsys) -> None:
