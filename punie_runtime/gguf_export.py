@@ -172,21 +172,20 @@ def _with_full_weights(model: nn.Module, base: BaseModel, adapter: Path) -> nn.M
     params = dict(tree_flatten(model.parameters()))
     unknown = sorted(name for name in weights if name not in params)
     misshapen = sorted(
-        name for name in weights if name in params and weights[name].shape != params[name].shape
+        name for name in set(weights) - set(unknown) if weights[name].shape != params[name].shape
     )
-    if unknown or misshapen or not weights:
-        detail = (
-            f"{len(unknown)} unknown weights ({unknown[0]})"
-            if unknown
-            else f"{len(misshapen)} weights of another shape ({misshapen[0]})"
-            if misshapen
-            else "no weights"
-        )
-        raise ExportError(
-            f"{adapter} does not fit {base.describe()}: {detail}; it was trained for another model"
-        )
-    model.load_weights(list(weights.items()), strict=False)
-    return model
+    if unknown:
+        detail = f"{len(unknown)} unknown weights ({unknown[0]})"
+    elif misshapen:
+        detail = f"{len(misshapen)} weights of another shape ({misshapen[0]})"
+    elif not weights:
+        detail = "no weights"
+    else:
+        model.load_weights(list(weights.items()), strict=False)
+        return model
+    raise ExportError(
+        f"{adapter} does not fit {base.describe()}: {detail}; it was trained for another model"
+    )
 
 
 def gguf_tensors(
