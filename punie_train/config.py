@@ -224,6 +224,13 @@ class TrainConfig:
             "response (a workflow's next call); 1 = once, like every other example.",
         ),
     )
+    request_dropout: float = attrs.field(
+        default=0.0,
+        metadata=option(
+            "Share of each call example's request words dropped (a seeded draw; words the "
+            "reply copies, such as paths and symbols, stay); 0 = requests as written.",
+        ),
+    )
     call_cut: str = attrs.field(
         default="turn",
         metadata=option(
@@ -348,6 +355,8 @@ class TrainConfig:
             raise ConfigError(f"name_weight must be positive, got {self.name_weight}")
         if not 0.0 < self.chat_share <= 1.0:
             raise ConfigError(f"chat_share must be in (0, 1], got {self.chat_share}")
+        if not 0.0 <= self.request_dropout < 1.0:
+            raise ConfigError(f"request_dropout must be in [0, 1), got {self.request_dropout}")
         if self.later_call_repeat < 1:
             raise ConfigError(f"later_call_repeat must be at least 1, got {self.later_call_repeat}")
         if self.probe_examples < 0:

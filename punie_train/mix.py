@@ -12,7 +12,8 @@ over its assistant turns, and `name_weight` within a calling turn onto its first
 each example carries the tool its (last) call starts with, for `TrainConfig.balance`.
 `later_call_repeat` repeats the call examples of calling turns after the first (the next
 call of a workflow, after a tool response: otherwise 5% of the default mix, 3.3% of a
-balanced epoch).
+balanced epoch). `request_dropout` drops a seeded share of each call example's request words
+(`punie_train.request_dropout`); whole chats keep their requests as written.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from punie_train.dataset import (
     tokenize_chat,
     truncate,
 )
+from punie_train.request_dropout import with_request_dropped
 
 Chat = Sequence[Mapping[str, str]]
 
@@ -144,10 +146,12 @@ def chat_examples(
     tool_names: Collection[str],
     *,
     whole: bool = True,
+    rng: np.random.Generator | None = None,
 ) -> list[TokenizedExample]:
     """The examples one chat gives under the config's mix (before truncation).
 
-    `whole=False` leaves out the whole chat when it has call examples (``chat_share``).
+    `whole=False` leaves out the whole chat when it has call examples (``chat_share``); `rng`
+    draws the words `request_dropout` drops from each call example's request (none without).
     """
     spread = weighting(config, tool_names)
     cuts = call_cuts(messages) if config.call_examples != "none" else []
@@ -163,7 +167,10 @@ def chat_examples(
             )
         )
     for position, (index, turn) in enumerate(cuts):
-        example = cut_example(messages, index, turn, tokenizer, config, tool_names)
+        asked = messages
+        if rng is not None and config.request_dropout > 0.0:
+            asked = with_request_dropped(messages, index, config.request_dropout, rng)
+        example = cut_example(asked, index, turn, tokenizer, config, tool_names)
         examples += [example] * (config.later_call_repeat if position else 1)
     return examples
 
@@ -178,14 +185,16 @@ def training_split(
 ) -> TokenizedSplit:
     """Every chat's examples under the config's mix, truncated to `max_seq_length`.
 
-    Under ``call_examples: add`` a seeded `chat_share` of the chats is also trained whole.
+    Under ``call_examples: add`` a seeded `chat_share` of the chats is also trained whole;
+    `request_dropout` draws from one generator seeded by the config, chat by chat in order.
     """
     kept = whole_chats(len(chats), config.chat_share, config.seed)
     whole = {id(chats[index]) for index in kept}
+    rng = np.random.default_rng([config.seed, 17])
     return split_of(
         chats,
         lambda messages: chat_examples(
-            messages, tokenizer, config, tool_names, whole=id(messages) in whole
+            messages, tokenizer, config, tool_names, whole=id(messages) in whole, rng=rng
         ),
         max_seq_length=config.max_seq_length,
         source=source,

@@ -122,6 +122,8 @@ def test_invalid_value_is_an_error() -> None:
     """Out-of-range values are refused with the field's name."""
     with pytest.raises(ConfigError, match="grad_accumulation_steps"):
         parse(["--grad-accumulation-steps", "0"])
+    with pytest.raises(ConfigError, match=r"request_dropout must be in \[0, 1\), got 1.0"):
+        parse(["--request-dropout", "1"])
     with pytest.raises(ConfigError, match="later_call_repeat must be at least 1, got 0"):
         parse(["--later-call-repeat", "0"])
     with pytest.raises(ConfigError, match=r"max_grad_norm must be >= 0 \(0: off\), got -1.0"):
