@@ -64,8 +64,8 @@ class NameRanker:
             assert full[: len(lead)] == lead, name
             self.tails.append(full[len(lead) : -1])  # the name's tokens, the "(" token left off
         self.suffix = list(tokenizer.encode(CALL_PREFIX, add_special_tokens=False)) + lead
-        vocab = tokenizer.vocab_size if hasattr(tokenizer, "vocab_size") else None
-        paren = [i for i in range(vocab or 49152) if tokenizer.decode([i]).startswith("(")]
+        vocab = range(tokenizer.vocab_size)
+        paren = [i for i in vocab if tokenizer.decode([i]).startswith("(")]
         self.paren = mx.array(paren)
 
     def rank(self, query: str) -> list[tuple[float, str]]:
