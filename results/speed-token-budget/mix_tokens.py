@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 from mlx_lm.tokenizer_utils import TokenizerWrapper
-from transformers import AutoTokenizer
+from mlx_lm.utils import load_tokenizer
 
 from punie_datagen.jsonl import read_chat_jsonl
 from punie_runtime.base_model import BaseModel
 from punie_tools.registry import Registry
 from punie_train.config import TrainConfig
+from punie_train.dataset import shared_prefix_length
 from punie_train.mix import training_split
 from punie_train.sampling import balanced_order
 
@@ -29,7 +30,7 @@ RESPONSE = "<tool_response>"
 def main() -> None:
     """Print the token budget of one balanced epoch per chat share."""
     names = [spec.name for spec in Registry.load().tools()]
-    tokenizer = TokenizerWrapper(AutoTokenizer.from_pretrained(BaseModel.parse(None).resolve()))
+    tokenizer = load_tokenizer(Path(BaseModel.embedded().resolve()))
     prefix = 0
     chats = read_chat_jsonl(TRAIN)
     print(
@@ -39,7 +40,7 @@ def main() -> None:
     for share in (0.3, 0.15, 0.05):
         split = training_split(chats, tokenizer, TrainConfig(chat_share=share), names)
         if not prefix:
-            prefix = _shared_prefix([e.tokens for e in split])
+            prefix = shared_prefix_length(split.examples[:50])
         order = balanced_order([e.key for e in split], 0, 0)
         kinds = np.array([_kind(tokenizer, e.tokens, prefix) for e in split])[order]
         beyond = np.array([len(e) for e in split])[order] - prefix
@@ -52,15 +53,6 @@ def main() -> None:
             + " / ".join(f"{s:.0%}" for s in shares)
         )
     print(f"shared system prompt: {prefix} tokens, computed once per update of 8")
-
-
-def _shared_prefix(token_lists: list[np.ndarray]) -> int:
-    first = token_lists[0]
-    n = len(first)
-    for tokens in token_lists[1:50]:
-        same = np.nonzero(tokens[: min(n, len(tokens))] != first[: min(n, len(tokens))])[0]
-        n = int(same[0]) if len(same) else min(n, len(tokens))
-    return n
 
 
 def _kind(tokenizer: TokenizerWrapper, tokens: np.ndarray, prefix: int) -> str:
