@@ -1,14 +1,14 @@
 """Decode speed and latency per query of punie_runtime.generate, each optimisation in one run.
 
 Usage: .venv/bin/python bench/generate.py [--model SPEC] [--adapter DIR] [--max-tokens N]
-       [--queries N] [--blas] [--llama]
+       [--queries N] [--blas] [--engines]
 
 Every configuration answers the same coding-agent queries with the real system prompt; the
 ratios compare configurations measured in this run on this machine, interleaved query by
 query so that other load on the machine hits every configuration alike. `--blas` also times a
 short decode under mlx's reference BLAS and with one OpenBLAS thread (subprocesses), and
-`--llama` the same GGUF under llama.cpp when llama-cpp-python is importable. Prints, asserts
-nothing.
+`--engines` (alias `--llama`) the first replies to the eval queries by mlx, the numpy decoder
+and, when llama-cpp-python is importable, llama.cpp on the fused GGUF. Prints, asserts nothing.
 """
 
 from __future__ import annotations
@@ -239,28 +239,32 @@ def engines(
     max_tokens: int,
     types: Sequence[str],
     drafts: Sequence[int] = (0,),
+    numpy_drafts: Sequence[int] = (8,),
 ) -> None:
-    """mlx float32 vs llama.cpp on the fused model exported as GGUF, on the eval queries.
+    """mlx float32 vs numpy float32 vs llama.cpp on the fused model as GGUF, on eval queries.
 
     Each engine answers the first turn of the same eval queries (real system prompt, greedy,
     the evaluation's stops); prints decode speed and mean latency with ratios to mlx float32,
-    and how many replies give the same tool calls (and the same text) as mlx. Each GGUF type
-    runs once per entry of `drafts` (prompt-lookup draft tokens per pass; 0: none).
+    and how many replies give the same tool calls (and the same text) as mlx. The numpy
+    decoder runs once per entry of `numpy_drafts`, each GGUF type (llama.cpp, when
+    llama-cpp-python is importable and an adapter is given) once per entry of `drafts`
+    (prompt-lookup draft tokens per pass; 0: none).
     """
     import tempfile
 
     from punie_eval.evaluate import CALL_WITHIN_TOKENS
     from punie_runtime.engines import fuse_adapters, llama_available, llama_version
     from punie_runtime.gguf_export import export_gguf
-    from punie_runtime.llama_generate import LlamaGenerator
+    from punie_runtime.numpy_generate import NumpyGenerator
+    from punie_runtime.numpy_llama import NumpyLlama
     from punie_tools import Registry
 
-    if not llama_available():
-        print("\nengines: llama-cpp-python is not importable; only mlx would run, skipped")
-        return
-    if adapter is None:
-        print("\nengines: needs --adapter (the export fuses a trained adapter); skipped")
-        return
+    if types and not llama_available():
+        print("\nengines: llama-cpp-python is not importable; llama.cpp rows skipped")
+        types = ()
+    if types and adapter is None:
+        print("\nengines: llama.cpp rows need --adapter (the export fuses it); skipped")
+        types = ()
     registry = Registry.load()
     names = [spec.name for spec in registry.tools()]
     system = system_prompt()
@@ -272,8 +276,20 @@ def engines(
     fuse_adapters(model)
     mlx = Generator(model, tokenizer, max_tokens=max_tokens, call_within=CALL_WITHIN_TOKENS)
     generators: list[tuple[str, Any]] = [("mlx float32", mlx)]
+    for draft in numpy_drafts:
+        numpy_generator = NumpyGenerator(
+            NumpyLlama.from_mlx(model),
+            tokenizer,
+            max_tokens=max_tokens,
+            call_within=CALL_WITHIN_TOKENS,
+            draft_tokens=draft,
+        )
+        generators.append((f"numpy float32 draft {draft}", numpy_generator))
     with tempfile.TemporaryDirectory(prefix="punie-engines-") as tmp:
         for out_type in types:
+            from punie_runtime.llama_generate import LlamaGenerator
+
+            assert adapter is not None
             path = Path(tmp) / f"model-{out_type}.gguf"
             export_gguf(path, Path(adapter), out_type)
             for draft in drafts:
@@ -298,7 +314,7 @@ def engines(
     runs = [Run(label, tuple(out)) for (label, _), out in zip(generators, outs, strict=True)]
     print(
         f"\nengines on {len(chats)} eval queries (first reply, greedy, max {max_tokens} tokens;"
-        f" llama-cpp-python {llama_version()}):"
+        f" llama-cpp-python {llama_version() or 'not installed'}):"
     )
     first = runs[0]
     reference = [tool_calls(g.text, names) for g in first.generations]
@@ -320,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--adapter", default=None, help="LoRA adapter directory")
     parser.add_argument("--max-tokens", type=int, default=64, help="reply cap per query")
     parser.add_argument(
-        "--eval-max-tokens", type=int, default=384, help="reply cap per query for --llama"
+        "--eval-max-tokens", type=int, default=384, help="reply cap per query for --engines"
     )
     parser.add_argument("--queries", type=int, default=4, help="how many queries (max 6)")
     parser.add_argument(
@@ -328,15 +344,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--blas", action="store_true", help="also compare BLAS settings")
     parser.add_argument(
+        "--engines",
         "--llama",
+        dest="engines",
         action="store_true",
-        help="also compare engines on the eval queries: mlx float32 vs llama.cpp on the fused"
-        " model exported as GGUF (needs --adapter and llama-cpp-python)",
+        help="also compare engines on the eval queries: mlx float32, the numpy decoder, and"
+        " llama.cpp on the fused model exported as GGUF (with --adapter and llama-cpp-python)",
     )
     parser.add_argument(
         "--llama-types",
         default="f32,f16,q8_0",
-        help="GGUF types to export and time with --llama (comma-separated)",
+        help="GGUF types to export and time with --engines (comma-separated)",
+    )
+    parser.add_argument(
+        "--numpy-drafts",
+        default="8",
+        help="prompt-lookup draft tokens per pass to time for the numpy decoder with --engines "
+        "(comma-separated; 0: no drafting)",
     )
     parser.add_argument(
         "--llama-drafts",
@@ -345,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(comma-separated; 0: no drafting)",
     )
     parser.add_argument(
-        "--engine-queries", type=int, default=69, help="eval queries for --llama (default: all)"
+        "--engine-queries", type=int, default=69, help="eval queries for --engines (default: all)"
     )
     args = parser.parse_args(argv)
 
@@ -376,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nfirst reply (all on):", repr(all_on.generations[0].text[:200]))
     if args.blas:
         blas_variants()
-    if args.llama:
+    if args.engines:
         engines(
             args.model,
             args.adapter,
@@ -384,6 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.eval_max_tokens,
             [t for t in args.llama_types.split(",") if t],
             [int(d) for d in args.llama_drafts.split(",") if d],
+            [int(d) for d in args.numpy_drafts.split(",") if d],
         )
     return 0
 

@@ -29,7 +29,7 @@ def chat_model(
 
     ``adapter``: a LoRA adapter directory, ``"none"`` for the base model, or None for the
     latest trained adapter under ``runs/`` (the base model if there is none). ``engine``:
-    ``auto``, ``mlx`` or ``llama`` (`punie_runtime.engines`); `on_engine` hears which one
+    ``auto``, ``mlx``, ``numpy`` or ``llama`` (`punie_runtime.engines`); `on_engine` hears which one
     answers. A ValueError says in one line why an engine cannot be used.
     """
     ensure_fast_blas()
@@ -43,8 +43,8 @@ def chat_model(
         adapter_path = None
     else:
         adapter_path = Path(adapter)
-    chosen = choose_engine(engine)
     base = BaseModel.parse(model)
+    chosen = choose_engine(engine, model=base)
     generator = open_generator(chosen, base, adapter_path, max_tokens=max_tokens)
     if on_engine is not None:
         on_engine(chosen.describe(adapter_path))

@@ -17,10 +17,10 @@ from punie_tools import EvalQuery, Registry
 from punie_train.run_options import RunOptions, UserError
 
 
-def run_engine(options: RunOptions) -> Engine:
-    """The engine the run's evaluations use (``--engine``)."""
+def run_engine(options: RunOptions, model: BaseModel | None = None) -> Engine:
+    """The engine the run's evaluations of `model` use (``--engine``)."""
     try:
-        return choose_engine(options.engine)
+        return choose_engine(options.engine, model=model)
     except ValueError as error:
         raise UserError(str(error)) from None
 
@@ -48,7 +48,7 @@ def base_evaluation(
     """The base model's evaluation: from the cache when the same inputs were evaluated before."""
     from punie_eval.eval_cache import base_eval_key, load_cached, store
 
-    engine = run_engine(options)
+    engine = run_engine(options, model)
     try:
         key = base_eval_key(
             model, registry, queries, options.eval_max_tokens, engine.describe(None)
@@ -88,7 +88,7 @@ def evaluate_with_progress(
         TextColumn("strict {task.fields[passed]}"),
         TimeElapsedColumn(),
     )
-    engine = run_engine(options)
+    engine = run_engine(options, model)
     console.print(f"eval {label}: {engine.describe(adapter)} answers")
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"eval {label}", total=len(queries), passed=0)

@@ -27,10 +27,12 @@ def _without_llama(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engines.importlib, "import_module", fake_import)
 
 
-def test_auto_is_mlx_without_llama_cpp(monkeypatch: pytest.MonkeyPatch) -> None:
-    """auto falls back to mlx; asking for llama.cpp explicitly says how to install it."""
+def test_auto_is_numpy_without_llama_cpp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """auto falls back to numpy; asking for llama.cpp explicitly says how to install it."""
     _without_llama(monkeypatch)
-    assert choose_engine("auto") == Engine("mlx")
+    assert choose_engine("auto") == Engine("numpy")
+    assert choose_engine("auto", model=BaseModel.embedded()) == Engine("numpy")
+    assert choose_engine("numpy").describe() == "numpy (float32)"
     assert choose_engine("mlx").describe() == "mlx (float32)"
     with pytest.raises(ValueError, match="pip install 'llama-cpp-python"):
         choose_engine("llama")
@@ -49,7 +51,7 @@ def test_a_llama_build_that_crashes_here_is_never_auto(monkeypatch: pytest.Monke
     """When llama.cpp cannot run a batch on this CPU, auto is mlx and llama says how to fix it."""
     pytest.importorskip("llama_cpp")
     monkeypatch.setattr(engines, "_batch_runs", lambda: False)
-    assert choose_engine("auto") == Engine("mlx")
+    assert choose_engine("auto") == Engine("numpy")
     with pytest.raises(ValueError, match="crashes on this machine: rebuild it without AMX"):
         choose_engine("llama")
 
@@ -62,8 +64,21 @@ def test_the_installed_llama_build_runs_a_batch() -> None:
 
 def test_unknown_engine_is_one_line() -> None:
     """A name that is not an engine lists the ones there are."""
-    with pytest.raises(ValueError, match="unknown engine 'vllm': choose one of auto, mlx, llama"):
+    expected = "unknown engine 'vllm': choose one of auto, mlx, numpy, llama"
+    with pytest.raises(ValueError, match=expected):
         choose_engine("vllm")
+
+
+def test_numpy_only_for_llama_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model of another architecture gets mlx from auto and one line from --engine numpy."""
+    _without_llama(monkeypatch)
+    (tmp_path / "config.json").write_text('{"model_type": "qwen2"}')
+    other = BaseModel("directory", str(tmp_path))
+    assert choose_engine("auto", model=other) == Engine("mlx")
+    with pytest.raises(ValueError, match=r"runs llama-family models, not .*: use --engine mlx"):
+        choose_engine("numpy", model=other)
+    (tmp_path / "config.json").write_text('{"model_type": "llama"}')
+    assert choose_engine("auto", model=other) == Engine("numpy")
 
 
 def test_base_gguf_file(tmp_path: Path) -> None:

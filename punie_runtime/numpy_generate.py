@@ -1,0 +1,55 @@
+"""Greedy generation on the numpy decoder (`NumpyLlama`): the mlx path's loop, ~4x the speed.
+
+The same cache reuse, stops and prompt-lookup drafting as `Generator`
+(`punie_runtime.prompt_lookup`), with the forward passes run by `NumpyLlama` on weights copied
+from the mlx model (adapters fused), so a one-token pass costs what reading the weights costs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from punie_runtime.greedy_chat import ReplyText, StopReason
+from punie_runtime.numpy_llama import NumpyLlama
+from punie_runtime.prompt_lookup import PromptLookupChat
+
+if TYPE_CHECKING:
+    from mlx_lm.tokenizer_utils import TokenizerWrapper
+
+
+class NumpyGenerator(PromptLookupChat):
+    """Greedy chat generation with a `NumpyLlama` decoder, reusing its KV cache.
+
+    `punie_runtime.engines.open_generator` builds one from a model spec and adapter.
+
+    Not thread-safe: one conversation at a time.
+    """
+
+    def __init__(self, decoder: NumpyLlama, tokenizer: TokenizerWrapper, **options: Any) -> None:
+        super().__init__(tokenizer, **options)
+        self.decoder = decoder
+
+    def _cache_usable(self) -> bool:
+        return self.decoder.length > 0
+
+    def _clear_cache(self) -> None:
+        self.decoder.reset()
+        self._cached = []
+
+    def _drop(self, count: int) -> None:
+        self.decoder.trim(count)
+
+    def _greedy(self, tokens: list[int], *, every: bool) -> list[int]:
+        logits = self.decoder.feed(tokens, last_only=not every)
+        self._cached.extend(tokens)
+        return [int(token) for token in logits.argmax(axis=-1)]
+
+    def _decode_plain(
+        self, first: int, budget: int, text: ReplyText
+    ) -> tuple[list[int], StopReason, int]:
+        tokens: list[int] = []
+        token, passes = first, 0
+        while (stop := self._accept(token, tokens, text, budget)) is None:
+            token = self._greedy([token], every=True)[0]
+            passes += 1
+        return tokens, stop, passes
