@@ -53,7 +53,14 @@ def _array(value: Any) -> np.ndarray:
     return np.array(value, dtype=np.float32, copy=True)
 
 
-def _check_supported(model: Any) -> None:
+def _weight(layer: Any, fuse: bool) -> np.ndarray:
+    """A linear layer's weight; an adapter layer's fused into a copy when `fuse`."""
+    if fuse and hasattr(layer, "fuse"):
+        return _array(layer.fuse().weight)
+    return _array(layer.weight)
+
+
+def _check_supported(model: Any, fuse: bool) -> None:
     args = getattr(model, "args", None)
     kind = getattr(args, "model_type", None)
     if kind != "llama":
@@ -72,7 +79,7 @@ def _check_supported(model: Any) -> None:
     if problems:
         raise UnsupportedModelError(f"the numpy decoder does not support {', '.join(problems)}")
     for name, module in model.named_modules():
-        if hasattr(module, "fuse") or hasattr(module, "scales"):
+        if (hasattr(module, "fuse") and not fuse) or hasattr(module, "scales"):
             raise UnsupportedModelError(f"{name} is an adapter or quantized layer: fuse it first")
 
 
@@ -104,9 +111,14 @@ class NumpyLlama:
         self._sin = np.zeros((0, half), np.float32)
 
     @classmethod
-    def from_mlx(cls, model: Any) -> NumpyLlama:
-        """Copy a loaded mlx-lm llama model's weights (adapters already fused)."""
-        _check_supported(model)
+    def from_mlx(cls, model: Any, *, fuse_adapters: bool = False) -> NumpyLlama:
+        """Copy a loaded mlx-lm llama model's weights.
+
+        Adapter layers must be fused already, unless `fuse_adapters`: then each is fused into
+        the copy and the mlx model is left as it is (a model in training can be probed).
+        """
+        _check_supported(model, fuse_adapters)
+        fuse = fuse_adapters
         args = model.args
         heads = args.num_attention_heads
         shape = Shape(
@@ -120,21 +132,21 @@ class NumpyLlama:
         layers = []
         for block in model.model.layers:
             attn, mlp = block.self_attn, block.mlp
-            qkv = [_array(m.weight) for m in (attn.q_proj, attn.k_proj, attn.v_proj)]
-            gate_up = [_array(mlp.gate_proj.weight), _array(mlp.up_proj.weight)]
+            qkv = [_weight(m, fuse) for m in (attn.q_proj, attn.k_proj, attn.v_proj)]
+            gate_up = [_weight(mlp.gate_proj, fuse), _weight(mlp.up_proj, fuse)]
             layers.append(
                 LayerWeights(
                     attention_norm=_array(block.input_layernorm.weight),
                     qkv=np.ascontiguousarray(np.concatenate(qkv).T),
-                    output=np.ascontiguousarray(_array(attn.o_proj.weight).T),
+                    output=np.ascontiguousarray(_weight(attn.o_proj, fuse).T),
                     mlp_norm=_array(block.post_attention_layernorm.weight),
                     gate_up=np.ascontiguousarray(np.concatenate(gate_up).T),
-                    down=np.ascontiguousarray(_array(mlp.down_proj.weight).T),
+                    down=np.ascontiguousarray(_weight(mlp.down_proj, fuse).T),
                 )
             )
         embedding = _array(model.model.embed_tokens.weight)
         tied = getattr(args, "tie_word_embeddings", True)
-        head = embedding if tied else _array(model.lm_head.weight)
+        head = embedding if tied else _weight(model.lm_head, fuse)
         return cls(
             layers, embedding, np.ascontiguousarray(head.T), _array(model.model.norm.weight), shape
         )

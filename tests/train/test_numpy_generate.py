@@ -124,6 +124,30 @@ def test_an_unfused_adapter_is_refused(loaded: tuple[Any, Any]) -> None:
         NumpyLlama.from_mlx(model)
 
 
+def test_adapters_fused_into_the_copy_give_the_adapted_logits() -> None:
+    """With fuse_adapters the copy computes the LoRA model's logits; the model is untouched."""
+    from mlx.utils import tree_flatten
+    from mlx_lm.tuner.utils import linear_to_lora_layers
+
+    model, _ = load_model()
+    linear_to_lora_layers(model, 2, {"rank": 4, "scale": 8.0, "dropout": 0.0})
+    rng = np.random.default_rng(0)
+    updates = [
+        (name, mx.array(rng.normal(0, 0.02, value.shape).astype(np.float32)))
+        for name, value in tree_flatten(model.trainable_parameters())
+        if name.endswith("lora_b")
+    ]
+    model.load_weights(updates, strict=False)
+    model.eval()
+    tokens = list(range(200, 230))
+    expected = np.array(model(mx.array([tokens]))[0])
+    decoder = NumpyLlama.from_mlx(model, fuse_adapters=True)
+    got = decoder.feed(tokens)
+    assert np.abs(got - expected).max() < 2e-3
+    assert (got.argmax(-1) == expected.argmax(-1)).all()
+    assert any(hasattr(m, "lora_a") for _, m in model.named_modules())
+
+
 def test_other_architectures_are_refused() -> None:
     """A model that is not mlx-lm's llama is refused with its type named."""
 
