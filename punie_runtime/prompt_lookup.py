@@ -51,7 +51,9 @@ def find_draft(
 class PromptLookupChat(GreedyChat):
     """Greedy chat generation that reuses its KV cache between calls and drafts from the prompt.
 
-    Not thread-safe: one conversation at a time.
+    Each pass checks up to `draft_tokens` tokens that followed the latest earlier occurrence of
+    the history's last n-gram (n from `draft_ngram` down to `draft_min_ngram`; 0 tokens: no
+    drafting). Not thread-safe: one conversation at a time.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class PromptLookupChat(GreedyChat):
         stop_strings: Sequence[str] = (TOOL_CALL_END,),
         draft_tokens: int = 8,
         draft_ngram: int = 3,
+        draft_min_ngram: int = 2,
         call_within: int | None = None,
     ) -> None:
         super().__init__(
@@ -71,6 +74,7 @@ class PromptLookupChat(GreedyChat):
         self.reuse_cache = reuse_cache
         self.draft_tokens = draft_tokens
         self.draft_ngram = draft_ngram
+        self.draft_min_ngram = draft_min_ngram
         self._cached: list[int] = []  # the tokens whose positions the cache holds
 
     def prefill(self, messages: Sequence[Mapping[str, str]]) -> float:
@@ -176,7 +180,9 @@ class PromptLookupChat(GreedyChat):
                 return tokens, stop, passes
             history.append(token)
             room = budget - len(tokens) - 1
-            draft = find_draft(history, min(self.draft_tokens, room), self.draft_ngram)
+            draft = find_draft(
+                history, min(self.draft_tokens, room), self.draft_ngram, self.draft_min_ngram
+            )
             predicted = self._greedy([token, *draft], every=True)
             passes += 1
             accepted = 0

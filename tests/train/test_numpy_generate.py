@@ -133,7 +133,7 @@ def test_adapters_fused_into_the_copy_give_the_adapted_logits() -> None:
     linear_to_lora_layers(model, 2, {"rank": 4, "scale": 8.0, "dropout": 0.0})
     rng = np.random.default_rng(0)
     updates = [
-        (name, mx.array(rng.normal(0, 0.02, value.shape).astype(np.float32)))
+        (name, mx.array(rng.normal(0, 0.02, np.shape(value)).astype(np.float32)))
         for name, value in tree_flatten(model.trainable_parameters())
         if name.endswith("lora_b")
     ]
