@@ -4,7 +4,7 @@ All give greedy replies through the same interface (`Generator`, `NumpyGenerator
 `LlamaGenerator`: `prefill`, `generate`, `reset`) and a `Generation` with the same timings.
 ``auto`` takes llama.cpp when llama-cpp-python is installed (the optional ``llama`` extra) and
 runs a batch here (checked once per process in a child); otherwise numpy for a llama-family
-model (the embedded one: ~4x mlx's speed on a CPU, the same tool calls), and mlx for the rest.
+model (the embedded one: ~2x mlx's speed on a CPU, the same tool calls), and mlx for the rest.
 For llama.cpp
 a trained adapter is fused and exported as a GGUF of `gguf_type` (`gguf_export`), once per
 adapter and type (the file is kept beside the adapter); a base model runs from its own GGUF

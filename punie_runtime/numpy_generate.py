@@ -1,4 +1,4 @@
-"""Greedy generation on the numpy decoder (`NumpyLlama`): the mlx path's loop, ~4x the speed.
+"""Greedy generation on the numpy decoder (`NumpyLlama`): the mlx loop, ~2x faster.
 
 The same cache reuse, stops and prompt-lookup drafting as `Generator`
 (`punie_runtime.prompt_lookup`), with the forward passes run by `NumpyLlama` on weights copied

@@ -1,11 +1,11 @@
 """A llama-architecture decoder in numpy, for greedy decoding on a CPU.
 
 mlx on the CPU runs each operation of a forward pass one after another on one stream thread,
-so a one-token pass of SmolLM2-135M costs ~150 ms here although its float32 weights (540 MB)
-stream through memory in ~30 ms; numpy calls OpenBLAS directly with little per-operation cost
-and decodes the same model about four times faster (`results/speed-mlx-decode/`). The weights
-come from a loaded mlx-lm model (adapters fused first), the KV cache is numpy's own, and the
-arithmetic is float32 like mlx's, so the logits agree to ~1e-4. Only the llama family that
+so a one-token pass of SmolLM2-135M takes ~71 ms here; numpy calls OpenBLAS directly with
+little per-operation cost and takes ~31 ms (a pass of 2-17 tokens: ~75-95 ms against mlx's
+~80-110, OpenBLAS's small-matrix `sgemm` being slow in both; `results/speed-mlx-decode/`).
+The weights come from a loaded mlx-lm model (adapters fused), the KV cache is numpy's own, and
+the arithmetic is float32 like mlx's, so the logits agree to ~1e-4. Only the llama family that
 mlx-lm's ``llama`` module runs is supported (RoPE without scaling, no biases), which
 `NumpyLlama.from_mlx` checks.
 """

@@ -32,7 +32,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         choices=ENGINES,
         default="auto",
         help="what answers: llama.cpp on the adapter fused into a GGUF (needs llama-cpp-python),"
-        " numpy or mlx on the float32 model (numpy: llama-family models, ~4x mlx's speed on a"
+        " numpy or mlx on the float32 model (numpy: llama-family models, ~2x mlx's speed on a"
         " CPU), or auto: llama.cpp when installed, else numpy, else mlx (default: auto)",
     )
 

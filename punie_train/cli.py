@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="what answers the eval queries: llama.cpp on the trained adapter fused into a "
         "Q8_0 GGUF (kept beside the adapter) and on the base GGUF, needs llama-cpp-python; "
-        "numpy or mlx on the float32 model (numpy: llama-family models, ~4x mlx's speed on a "
+        "numpy or mlx on the float32 model (numpy: llama-family models, ~2x mlx's speed on a "
         "CPU); auto: llama.cpp when installed, else numpy, else mlx (default: auto)",
     )
     add_arguments(parser)
