@@ -36,9 +36,12 @@ from punie_tools.prompt import system_prompt  # noqa: E402
 
 SETTINGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("no drafting", {"draft_tokens": 0}),
-    ("8 tokens, 3- to 2-grams (mlx's)", {}),
-    ("8 tokens, 3-grams only", {"draft_min_ngram": 3}),
-    ("16 tokens, 3- to 2-grams", {"draft_tokens": 16}),
+    (
+        "8 tokens, 3- to 2-grams (mlx's)",
+        {"draft_tokens": 8, "draft_ngram": 3, "draft_min_ngram": 2},
+    ),
+    ("8 tokens, 3-grams only", {"draft_tokens": 8, "draft_ngram": 3, "draft_min_ngram": 3}),
+    ("16 tokens, 3- to 2-grams", {"draft_tokens": 16, "draft_ngram": 3, "draft_min_ngram": 2}),
     ("16 tokens, 4- to 3-grams", {"draft_tokens": 16, "draft_ngram": 4, "draft_min_ngram": 3}),
 )
 
