@@ -29,8 +29,8 @@ def chat_model(
 
     ``adapter``: a LoRA adapter directory, ``"none"`` for the base model, or None for the
     latest trained adapter under ``runs/`` (the base model if there is none). ``engine``:
-    ``auto``, ``mlx``, ``numpy`` or ``llama`` (`punie_runtime.engines`); `on_engine` hears which one
-    answers. A ValueError says in one line why an engine cannot be used.
+    ``auto``, ``mlx``, ``numpy`` or ``llama`` (`punie_runtime.engines`); `on_engine` hears
+    which one answers. A ValueError says in one line why an engine cannot be used.
     """
     ensure_fast_blas()
     from punie_runtime.base_model import BaseModel

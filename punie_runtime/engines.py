@@ -8,7 +8,7 @@ model (the embedded one: ~2x mlx's speed on a CPU, the same tool calls), and mlx
 For llama.cpp
 a trained adapter is fused and exported as a GGUF of `gguf_type` (`gguf_export`), once per
 adapter and type (the file is kept beside the adapter); a base model runs from its own GGUF
-file. `bench/generate.py --llama` measures each engine's speed and whether its greedy tool
+file. `bench/generate.py --engines` measures each engine's speed and whether its greedy tool
 calls are those of the mlx path; the default type is the fastest one that kept them.
 """
 
@@ -130,6 +130,8 @@ def numpy_supports(model: BaseModel) -> bool:
     """
     import json
 
+    from punie_runtime.numpy_llama import unsupported
+
     if model.kind == "embedded":
         return True
     if model.kind == "hub":
@@ -138,13 +140,7 @@ def numpy_supports(model: BaseModel) -> bool:
         config = json.loads((Path(model.resolve()) / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, BaseModelError):
         return False
-    return (
-        config.get("model_type") == "llama"
-        and config.get("rope_scaling") is None
-        and not config.get("attention_bias", False)
-        and not config.get("mlp_bias", False)
-        and "quantization" not in config
-    )
+    return unsupported(config) is None
 
 
 def choose_engine(

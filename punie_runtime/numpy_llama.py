@@ -12,7 +12,7 @@ mlx-lm's ``llama`` module runs is supported (RoPE without scaling, no biases), w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -60,24 +60,39 @@ def _weight(layer: Any, fuse: bool) -> np.ndarray:
     return _array(layer.weight)
 
 
+_CONFIG_KEYS = (
+    "model_type",
+    "rope_scaling",
+    "rope_traditional",
+    "attention_bias",
+    "mlp_bias",
+    "sliding_window",
+    "quantization",
+)
+
+
+def unsupported(config: Mapping[str, Any]) -> str | None:
+    """Why a model with this config (config.json, or mlx-lm's args) cannot run here, or None."""
+    kind = config.get("model_type")
+    if kind != "llama":
+        return f"the numpy decoder runs llama models, not {kind!r}"
+    flags = {
+        "rope_scaling": config.get("rope_scaling") is not None,
+        "rope_traditional": bool(config.get("rope_traditional", False)),
+        "attention_bias": bool(config.get("attention_bias", False)),
+        "mlp_bias": bool(config.get("mlp_bias", False)),
+        "sliding_window": config.get("sliding_window") is not None,
+        "quantization": config.get("quantization") is not None,
+    }
+    problems = [name for name, present in flags.items() if present]
+    return f"the numpy decoder does not support {', '.join(problems)}" if problems else None
+
+
 def _check_supported(model: Any, fuse: bool) -> None:
     args = getattr(model, "args", None)
-    kind = getattr(args, "model_type", None)
-    if kind != "llama":
-        raise UnsupportedModelError(f"the numpy decoder runs llama models, not {kind!r}")
-    problems = [
-        name
-        for name, bad in (
-            ("rope_scaling", getattr(args, "rope_scaling", None) is not None),
-            ("rope_traditional", bool(getattr(args, "rope_traditional", False))),
-            ("attention_bias", bool(getattr(args, "attention_bias", False))),
-            ("mlp_bias", bool(getattr(args, "mlp_bias", False))),
-            ("sliding_window", getattr(args, "sliding_window", None) is not None),
-        )
-        if bad
-    ]
-    if problems:
-        raise UnsupportedModelError(f"the numpy decoder does not support {', '.join(problems)}")
+    reason = unsupported({key: getattr(args, key, None) for key in _CONFIG_KEYS})
+    if reason is not None:
+        raise UnsupportedModelError(reason)
     for name, module in model.named_modules():
         if (hasattr(module, "fuse") and not fuse) or hasattr(module, "scales"):
             raise UnsupportedModelError(f"{name} is an adapter or quantized layer: fuse it first")
@@ -117,8 +132,7 @@ class NumpyLlama:
         Adapter layers must be fused already, unless `fuse_adapters`: then each is fused into
         the copy and the mlx model is left as it is (a model in training can be probed).
         """
-        _check_supported(model, fuse_adapters)
-        fuse = fuse_adapters
+        _check_supported(model, fuse := fuse_adapters)
         args = model.args
         heads = args.num_attention_heads
         shape = Shape(
