@@ -26,6 +26,7 @@ from mlx.utils import tree_flatten, tree_map
 from mlx_lm.tuner.utils import build_schedule, linear_to_lora_layers
 
 from punie_runtime import numpy_exp
+from punie_train import numpy_gradient
 from punie_train.checkpoint import Best, trainable_weights
 from punie_train.config import TrainConfig
 from punie_train.dataset import TokenizedExample, TokenizedSplit, split_batches
@@ -86,6 +87,23 @@ def apply_adapters(model: nn.Module, config: TrainConfig) -> None:
     linear_to_lora_layers(model, config.num_layers, lora, use_dora=config.fine_tune_type == "dora")
     if numpy_exp.installed(model):
         make_parentless(model)
+
+
+def gradient_function(
+    model: nn.Module, config: TrainConfig
+) -> tuple[Callable[..., tuple[mx.array, Any]], str]:
+    """What computes an update's loss and gradient, and a note naming it.
+
+    `punie_train.numpy_gradient` on the CPU when the config asks for it and the model fits
+    (llama, LoRA without dropout); mlx's `value_and_grad` of `batch_loss` otherwise.
+    """
+    on_cpu = mx.default_device().type == mx.DeviceType.cpu
+    if config.numpy_gradient and on_cpu and not config.grad_checkpoint:
+        reason = numpy_gradient.unsupported(model)
+        if reason is None:
+            return numpy_gradient.NumpyGradient(model), "gradient in numpy"
+        return nn.value_and_grad(model, batch_loss), f"gradient in mlx ({reason})"
+    return nn.value_and_grad(model, batch_loss), "gradient in mlx"
 
 
 def validation_loss(

@@ -62,7 +62,7 @@ from punie_train.checkpoint import (
 from punie_train.config import TrainConfig
 from punie_train.dataset import TokenizedSplit, tokenize_split
 from punie_train.distributed import DistributedError, World, world
-from punie_train.forward import batch_loss, check_fast_paths
+from punie_train.forward import check_fast_paths
 from punie_train.probe import ToolProbe
 from punie_train.progress import LOG_NAME, EventLog, TrainProgress
 from punie_train.sampling import validation_subset
@@ -71,6 +71,7 @@ from punie_train.step import (
     TrainError,
     apply_adapters,
     build_optimizer,
+    gradient_function,
     run_update,
     train_event,
     validation_loss,
@@ -205,7 +206,7 @@ def train(
             config.seed,
         )
     ]
-    value_and_grad = nn.value_and_grad(model, batch_loss)
+    value_and_grad, gradient_note = gradient_function(model, config)
     if config.grad_checkpoint:
         from mlx_lm.tuner.trainer import grad_checkpoint
 
@@ -282,13 +283,14 @@ def train(
     console.print(
         f"training {_count(model.trainable_parameters()):,} "
         f"parameters on {len(train_split)} examples ({train_split.truncated} truncated, "
-        f"{train_split.dropped} without assistant tokens); {fast.note}"
+        f"{train_split.dropped} without assistant tokens); {fast.note}; {gradient_note}"
     )
     start: dict[str, Any] = {
         "event": "start",
         "iteration": loop.iteration,
         "resumed": resumed_from is not None,
         "fast_paths": fast.note,
+        "gradient": gradient_note,
         "train_examples": len(train_split),
         "valid_examples": len(val_examples),
     }
