@@ -15,6 +15,9 @@ Usage: .venv/bin/python bench/train_step.py [--model SPEC] [--num-layers N] [--d
    shared system-prompt prefix run once (the trainer's path). `--packed` adds the four packed
    into one row with a block-diagonal mask (slow: attention over the whole row).
 4. The trainer's update with 8, 16 and all layers adapted.
+5. The trainer's gradient, mlx's `value_and_grad` against `punie_train.numpy_gradient`, on
+   `--updates` updates of 8 examples of the default mix of --data (data/phase33 by default),
+   run alternately, with the ratio (`--only-gradient` runs this section alone).
 
 Every number comes from this run on this machine; prints, asserts nothing.
 """
@@ -51,9 +54,11 @@ from punie_train.config import TrainConfig  # noqa: E402
 from punie_train.dataset import (  # noqa: E402
     TokenizedExample,
     make_batch,
+    split_batches,
     tokenize_split,
 )
 from punie_train.forward import batch_arrays, batch_loss  # noqa: E402
+from punie_train.numpy_gradient import NumpyGradient  # noqa: E402
 from punie_train.sampling import epoch_groups  # noqa: E402
 from punie_train.trainer import apply_adapters, build_optimizer  # noqa: E402
 
@@ -93,10 +98,15 @@ def mix_batch(tokenizer: Any, examples: int, seed: int = 1) -> tuple:
 
 
 def timed_update(
-    model: nn.Module, optimizer: Any, loss: Callable[..., mx.array], inputs: Sequence[tuple]
+    model: nn.Module,
+    optimizer: Any,
+    loss: Callable[..., mx.array],
+    inputs: Sequence[tuple],
+    value_and_grad: Callable[..., tuple[mx.array, Any]] | None = None,
 ) -> float:
-    """Seconds for one optimizer update accumulating the gradients of `loss` over `inputs`."""
-    value_and_grad = nn.value_and_grad(model, loss)
+    """Seconds for one optimizer update accumulating the gradients of `loss` over `inputs`
+    (computed by `value_and_grad` when given, else by mlx's)."""
+    value_and_grad = value_and_grad or nn.value_and_grad(model, loss)
     start = time.perf_counter()
     grads: Any = None
     for args in inputs:
@@ -376,6 +386,33 @@ def section_layers(args: argparse.Namespace, group: list[TokenizedExample]) -> N
         print(f"   {label:>3} layers: {seconds:6.2f} s/update")
 
 
+def section_gradient(args: argparse.Namespace) -> None:
+    """The trainer's update with mlx's gradient and with numpy's, alternately."""
+    model, tokenizer, optimizer = prepare(args.model, args.num_layers)
+    data = args.data or Path("data/phase33")
+    groups = mix_updates(tokenizer, data, args.updates + 1)
+    updates = [
+        [batch_arrays(b) for b in split_batches(g, len(g), token_budget=3072)] for g in groups
+    ]
+    paths = {"mlx": nn.value_and_grad(model, batch_loss), "numpy": NumpyGradient(model)}
+    print(f"\n5. the trainer's update ({args.updates} of 8 examples of {data}'s default mix)")
+    for path in paths.values():  # warm-up
+        timed_update(model, optimizer, batch_loss, updates[0], path)
+    seconds: dict[str, float] = dict.fromkeys(paths, 0.0)
+    for group, inputs in zip(groups[1:], updates[1:], strict=True):
+        row = []
+        for name, path in paths.items():
+            took = timed_update(model, optimizer, batch_loss, inputs, path)
+            seconds[name] += took
+            row.append(f"{name} {took:5.2f} s")
+        print(f"   {sum(len(e) for e in group):5d} tokens: {', '.join(row)}")
+    ratio = seconds["numpy"] / seconds["mlx"]
+    print(
+        f"   total: mlx {seconds['mlx']:.1f} s, numpy {seconds['numpy']:.1f} s "
+        f"-> numpy {ratio:.2f}x mlx's time ({1 / ratio:.2f}x the speed)"
+    )
+
+
 def main() -> None:
     """Run the sections asked for."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -393,10 +430,17 @@ def main() -> None:
     parser.add_argument(
         "--packed", action="store_true", help="also time dense packing (minutes: O(n^2) attention)"
     )
+    parser.add_argument(
+        "--updates", type=int, default=3, help="section 5's timed updates (after one warm-up)"
+    )
+    parser.add_argument("--only-gradient", action="store_true", help="run section 5 only")
     parser.add_argument("--reference-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.reference_child:
         reference_child(args.model, args.num_layers)
+        return
+    if args.only_gradient:
+        section_gradient(args)
         return
     if not args.only_layouts:
         fast_256 = section_lengths(args)
@@ -405,6 +449,8 @@ def main() -> None:
     group = section_layouts(args)
     if not args.no_layers and not args.only_layouts:
         section_layers(args, group)
+    if not args.only_layouts:
+        section_gradient(args)
 
 
 if __name__ == "__main__":
