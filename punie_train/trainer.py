@@ -365,7 +365,7 @@ def train(
         updates=loop.update,
         best_probe_accuracy=loop.best.probe_accuracy if loop.best else None,
         tokens_per_s=loop.total_tokens / max(loop.total_time, 1e-9),
-        fast_paths=fast.note,
+        fast_paths=f"{fast.note}; {gradient_note}",
         ranks=ranks.size,
         comm_time_s=loop.total_comm,
     )
