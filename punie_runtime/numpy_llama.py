@@ -71,11 +71,20 @@ _CONFIG_KEYS = (
 )
 
 
-def unsupported(config: Mapping[str, Any]) -> str | None:
-    """Why a model with this config (config.json, or mlx-lm's args) cannot run here, or None."""
+def model_config(model: Any) -> dict[str, Any]:
+    """The keys `unsupported` reads, from a loaded mlx-lm model's args."""
+    args = getattr(model, "args", None)
+    return {key: getattr(args, key, None) for key in _CONFIG_KEYS}
+
+
+def unsupported(config: Mapping[str, Any], subject: str = "the numpy decoder") -> str | None:
+    """Why a model with this config (config.json, or `model_config`) cannot run here, or None.
+
+    `subject` names what cannot run it in the message.
+    """
     kind = config.get("model_type")
     if kind != "llama":
-        return f"the numpy decoder runs llama models, not {kind!r}"
+        return f"{subject} runs llama models, not {kind!r}"
     flags = {
         "rope_scaling": config.get("rope_scaling") is not None,
         "rope_traditional": bool(config.get("rope_traditional", False)),
@@ -85,12 +94,11 @@ def unsupported(config: Mapping[str, Any]) -> str | None:
         "quantization": config.get("quantization") is not None,
     }
     problems = [name for name, present in flags.items() if present]
-    return f"the numpy decoder does not support {', '.join(problems)}" if problems else None
+    return f"{subject} does not support {', '.join(problems)}" if problems else None
 
 
 def _check_supported(model: Any, fuse: bool) -> None:
-    args = getattr(model, "args", None)
-    reason = unsupported({key: getattr(args, key, None) for key in _CONFIG_KEYS})
+    reason = unsupported(model_config(model))
     if reason is not None:
         raise UnsupportedModelError(reason)
     for name, module in model.named_modules():

@@ -29,7 +29,7 @@ import numpy as np
 from mlx.utils import tree_flatten, tree_map_with_path
 from mlx_lm.tuner.lora import LoRALinear
 
-from punie_runtime.numpy_llama import _CONFIG_KEYS
+from punie_runtime.numpy_llama import model_config
 from punie_runtime.numpy_llama import unsupported as unsupported_config
 
 _PROJECTIONS = (
@@ -56,10 +56,9 @@ def _module(block: Any, name: str) -> Any:
 
 def unsupported(model: nn.Module) -> str | None:
     """Why `model`'s LoRA gradient cannot be computed here, or None when it can."""
-    args = getattr(model, "args", None)
-    reason = unsupported_config({key: getattr(args, key, None) for key in _CONFIG_KEYS})
+    reason = unsupported_config(model_config(model), "the numpy gradient")
     if reason is not None:
-        return reason.replace("numpy decoder", "numpy gradient")
+        return reason
     inner = getattr(model, "model", None)
     if inner is None or not hasattr(inner, "layers"):
         return "the model has no .model.layers"
