@@ -325,7 +325,7 @@ class TrainConfig:
         metadata=option(
             "On the CPU, each update's loss and LoRA gradient in numpy "
             "(punie_train.numpy_gradient: the same loss, every linear layer one matrix product "
-            "over the batch's tokens; ~0.55x mlx's update time) for llama models with LoRA "
+            "over the batch's tokens; 0.41-0.52x mlx's update time) for llama models with LoRA "
             "and no LoRA dropout; false, or any other model: mlx's value_and_grad.",
         ),
     )
