@@ -118,7 +118,7 @@ class _Block:
     down_loras: tuple[_Lora, ...]
 
 
-@attrs.define
+@attrs.frozen
 class _Saved:
     """What a block's forward keeps for its backward."""
 
@@ -257,9 +257,8 @@ class NumpyGradient:
         x = self.embedding[tokens]
         saved = []
         for block in self.blocks:
-            state = self._forward(block, params, x, cos, sin, segments, p)
+            state, x = self._forward(block, params, x, cos, sin, segments, p)
             saved.append(state)
-            x = state.h + self._mlp_out(block, params, state)
         picked = p + positions
         hidden = x[picked]
         inv = _inverse_rms(hidden, self.eps)
@@ -292,7 +291,8 @@ class NumpyGradient:
         sin: np.ndarray,
         segments: Sequence[tuple[int, int]],
         p: int,
-    ) -> _Saved:
+    ) -> tuple[_Saved, np.ndarray]:
+        """The block's output on `x` and what its backward needs."""
         count = len(x)
         inv1 = _inverse_rms(x, self.eps)
         n1 = x * inv1 * block.attention_norm
@@ -325,14 +325,12 @@ class NumpyGradient:
         with np.errstate(over="ignore"):  # exp(-gate) = inf is a sigmoid of 0, as it should
             sig = 1 / (1 + np.exp(-gate))
         act = gate * sig * up
-        return _Saved(
+        down, down_t = _linear(act, block.down, block.down_loras, params)
+        saved = _Saved(
             x, inv1, n1, qkv_t, q, k, v, probs, attn, out_t, h, inv2, n2, gate, up, sig, act,
-            gu_t, [],
+            gu_t, down_t,
         )  # fmt: skip
-
-    def _mlp_out(self, block: _Block, params: dict[str, np.ndarray], state: _Saved) -> np.ndarray:
-        out, state.down_t = _linear(state.act, block.down, block.down_loras, params)
-        return out
+        return saved, h + down
 
     def _grouped(self, x: np.ndarray) -> np.ndarray:
         """(n, heads, dim) -> (kv_heads, group * n, dim): heads sharing a key/value head."""
