@@ -13,6 +13,7 @@ loss is sharded and summed the same way. One process takes the unchanged one-ran
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
@@ -329,7 +330,9 @@ def train_event(loop: LoopState, optimizer: optim.Optimizer) -> dict[str, Any]:
         "tokens_per_s": loop.window_tokens / max(loop.window_time, 1e-9),
         "trained_tokens_per_s": loop.window_trained / max(loop.window_time, 1e-9),
         "elapsed_s": loop.total_time,
-        "peak_memory_gb": mx.get_peak_memory() / 1e9,
+        "peak_memory_gb": mx.get_peak_memory() / 1e9,  # mlx's buffers only
+        # The process's peak resident size: counts numpy's training activations too.
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,
     }
     if loop.total_comm:  # several ranks: the seconds spent summing over them
         event["comm_s"] = loop.window_comm

@@ -125,6 +125,12 @@ def test_log_has_the_gradient_norm(finished: TrainSummary) -> None:
         assert 0 < event["grad_norm"] <= event["grad_norm_max"] < math.inf
 
 
+def test_log_has_the_process_peak_memory(finished: TrainSummary) -> None:
+    """Each train event carries the process's peak resident size, never below mlx's peak."""
+    for event in events(finished, "train"):
+        assert event["peak_rss_gb"] >= event["peak_memory_gb"] > 0
+
+
 def test_learning_rate_in_the_log_follows_the_schedule(finished: TrainSummary) -> None:
     """The optimizer's learning rate after each update is the warm-up/cosine formula's."""
     logged = [(e["update"], e["learning_rate"]) for e in events(finished, "train")]
