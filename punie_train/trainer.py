@@ -91,6 +91,9 @@ ReportCallback = Callable[[dict[str, Any]], None]
 RESUMABLE_CHANGES = frozenset(
     {"steps_per_report", "steps_per_eval", "save_every", "model", "data", "probe_examples"}
 )
+SAVED_BEFORE_THE_KEY = {"numpy_gradient": False}
+"""What a knob's absence from a checkpoint's config means: it was saved before the knob existed
+(its behaviour then: mlx computed the gradient)."""
 
 
 def as_split(data: Any, tokenizer: Any, config: TrainConfig, name: str) -> TokenizedSplit:
@@ -117,6 +120,7 @@ def _crossed(before: int, now: int, every: int) -> bool:
 
 def _config_changes(saved: Mapping[str, Any], config: TrainConfig) -> list[str]:
     current = json.loads(json.dumps(config.to_mapping()))
+    saved = {**SAVED_BEFORE_THE_KEY, **saved}
     keys = set(saved) | set(current)
     return sorted(k for k in keys if saved.get(k) != current.get(k) and k not in RESUMABLE_CHANGES)
 

@@ -23,6 +23,7 @@ from punie_train.trainer import (
     TrainError,
     TrainingInterrupted,
     TrainSummary,
+    _config_changes,
     apply_adapters,
     build_optimizer,
     train,
@@ -300,3 +301,11 @@ def test_optimizer_knobs_reach_the_optimizer() -> None:
     optimizer = build_optimizer(config)
     assert isinstance(optimizer, optim.AdamW)
     assert optimizer.weight_decay == 0.05 and list(optimizer.betas) == [0.8, 0.9]
+
+
+def test_a_checkpoint_saved_before_the_numpy_gradient_resumes_with_mlx_s() -> None:
+    """A config without `numpy_gradient` was trained by mlx: resumable with it off, not on."""
+    saved = json.loads(json.dumps(TrainConfig().to_mapping()))
+    del saved["numpy_gradient"]
+    assert _config_changes(saved, TrainConfig(numpy_gradient=False)) == []
+    assert _config_changes(saved, TrainConfig()) == ["numpy_gradient"]
