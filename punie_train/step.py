@@ -98,13 +98,17 @@ def gradient_function(
     `punie_train.numpy_gradient` on the CPU when the config asks for it and the model fits
     (llama, LoRA without dropout); mlx's `value_and_grad` of `batch_loss` otherwise.
     """
-    on_cpu = mx.default_device().type == mx.DeviceType.cpu
-    if config.numpy_gradient and on_cpu and not config.grad_checkpoint:
-        reason = numpy_gradient.unsupported(model)
-        if reason is None:
-            return numpy_gradient.NumpyGradient(model), "gradient in numpy"
-        return nn.value_and_grad(model, batch_loss), f"gradient in mlx ({reason})"
-    return nn.value_and_grad(model, batch_loss), "gradient in mlx"
+    mlx_gradient = nn.value_and_grad(model, batch_loss)
+    if not config.numpy_gradient:
+        return mlx_gradient, "gradient in mlx"
+    if mx.default_device().type != mx.DeviceType.cpu:
+        return mlx_gradient, "gradient in mlx (not on the CPU)"
+    if config.grad_checkpoint:
+        return mlx_gradient, "gradient in mlx (grad_checkpoint asks for mlx's recomputation)"
+    reason = numpy_gradient.unsupported(model)
+    if reason is not None:
+        return mlx_gradient, f"gradient in mlx ({reason})"
+    return numpy_gradient.NumpyGradient(model), "gradient in numpy"
 
 
 def validation_loss(

@@ -143,3 +143,5 @@ def test_the_trainer_falls_back_to_mlx_and_says_why() -> None:
     assert note.startswith("gradient in mlx (") and "dropout" in note
     _, note = gradient_function(_model(), TrainConfig(numpy_gradient=False))
     assert note == "gradient in mlx"
+    _, note = gradient_function(_model(), TrainConfig(grad_checkpoint=True))
+    assert note.startswith("gradient in mlx (grad_checkpoint")
