@@ -12,7 +12,7 @@ mlx-lm's ``llama`` module runs is supported (RoPE without scaling, no biases), w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -48,16 +48,52 @@ class Shape:
     rope_theta: float
     norm_eps: float
 
+    @classmethod
+    def of(cls, args: Any) -> Shape:
+        """The shape of a loaded mlx-lm llama model (its `args`)."""
+        heads = args.num_attention_heads
+        return cls(
+            heads=heads,
+            kv_heads=args.num_key_value_heads or heads,
+            head_dim=getattr(args, "head_dim", None) or args.hidden_size // heads,
+            intermediate=args.intermediate_size,
+            rope_theta=float(args.rope_theta),
+            norm_eps=float(args.rms_norm_eps),
+        )
 
-def _array(value: Any) -> np.ndarray:
+    @property
+    def inverse_frequencies(self) -> np.ndarray:
+        """RoPE's rotation speeds, one per pair of a head's dimensions."""
+        half = self.head_dim // 2
+        steps = np.arange(0, half, dtype=np.float32) * 2 / self.head_dim
+        return 1.0 / (self.rope_theta**steps)
+
+
+def float32_copy(value: Any) -> np.ndarray:
+    """A float32 numpy copy of an array (mlx or numpy)."""
     return np.array(value, dtype=np.float32, copy=True)
 
 
 def _weight(layer: Any, fuse: bool) -> np.ndarray:
     """A linear layer's weight; an adapter layer's fused into a copy when `fuse`."""
     if fuse and hasattr(layer, "fuse"):
-        return _array(layer.fuse().weight)
-    return _array(layer.weight)
+        return float32_copy(layer.fuse().weight)
+    return float32_copy(layer.weight)
+
+
+def layer_weights(block: Any, weight: Callable[[Any], np.ndarray]) -> LayerWeights:
+    """A mlx-lm llama block's weights, each linear layer's read by `weight`."""
+    attn, mlp = block.self_attn, block.mlp
+    qkv = [weight(m) for m in (attn.q_proj, attn.k_proj, attn.v_proj)]
+    gate_up = [weight(mlp.gate_proj), weight(mlp.up_proj)]
+    return LayerWeights(
+        attention_norm=float32_copy(block.input_layernorm.weight),
+        qkv=np.ascontiguousarray(np.concatenate(qkv).T),
+        output=np.ascontiguousarray(weight(attn.o_proj).T),
+        mlp_norm=float32_copy(block.post_attention_layernorm.weight),
+        gate_up=np.ascontiguousarray(np.concatenate(gate_up).T),
+        down=np.ascontiguousarray(weight(mlp.down_proj).T),
+    )
 
 
 _CONFIG_KEYS = (
@@ -123,9 +159,7 @@ class NumpyLlama:
         self.final_norm = final_norm
         self.shape = shape
         half = shape.head_dim // 2
-        self._inverse_frequencies = 1.0 / (
-            shape.rope_theta ** (np.arange(0, half, dtype=np.float32) * 2 / shape.head_dim)
-        )
+        self._inverse_frequencies = shape.inverse_frequencies
         self.length = 0
         self._capacity = 0
         self._keys: list[np.ndarray] = []
@@ -140,38 +174,17 @@ class NumpyLlama:
         Adapter layers must be fused already, unless `fuse_adapters`: then each is fused into
         the copy and the mlx model is left as it is (a model in training can be probed).
         """
-        _check_supported(model, fuse := fuse_adapters)
+        _check_supported(model, fuse_adapters)
         args = model.args
-        heads = args.num_attention_heads
-        shape = Shape(
-            heads=heads,
-            kv_heads=args.num_key_value_heads or heads,
-            head_dim=args.head_dim or args.hidden_size // heads,
-            intermediate=args.intermediate_size,
-            rope_theta=float(args.rope_theta),
-            norm_eps=float(args.rms_norm_eps),
-        )
-        layers = []
-        for block in model.model.layers:
-            attn, mlp = block.self_attn, block.mlp
-            qkv = [_weight(m, fuse) for m in (attn.q_proj, attn.k_proj, attn.v_proj)]
-            gate_up = [_weight(mlp.gate_proj, fuse), _weight(mlp.up_proj, fuse)]
-            layers.append(
-                LayerWeights(
-                    attention_norm=_array(block.input_layernorm.weight),
-                    qkv=np.ascontiguousarray(np.concatenate(qkv).T),
-                    output=np.ascontiguousarray(_weight(attn.o_proj, fuse).T),
-                    mlp_norm=_array(block.post_attention_layernorm.weight),
-                    gate_up=np.ascontiguousarray(np.concatenate(gate_up).T),
-                    down=np.ascontiguousarray(_weight(mlp.down_proj, fuse).T),
-                )
-            )
-        embedding = _array(model.model.embed_tokens.weight)
+        layers = [
+            layer_weights(block, lambda m: _weight(m, fuse_adapters))
+            for block in model.model.layers
+        ]
+        embedding = float32_copy(model.model.embed_tokens.weight)
         tied = getattr(args, "tie_word_embeddings", True)
-        head = embedding if tied else _weight(model.lm_head, fuse)
-        return cls(
-            layers, embedding, np.ascontiguousarray(head.T), _array(model.model.norm.weight), shape
-        )
+        head = embedding if tied else _weight(model.lm_head, fuse_adapters)
+        final_norm = float32_copy(model.model.norm.weight)
+        return cls(layers, embedding, np.ascontiguousarray(head.T), final_norm, Shape.of(args))
 
     def reset(self) -> None:
         """Empty the KV cache."""
@@ -220,10 +233,10 @@ class NumpyLlama:
         keys = qkv[:, q_end:k_end].reshape(count, s.kv_heads, s.head_dim).transpose(1, 0, 2)
         values = qkv[:, k_end:].reshape(count, s.kv_heads, s.head_dim).transpose(1, 0, 2)
         cached_keys, cached_values = self._keys[index], self._values[index]
-        cached_keys[:, start:end] = _rope(keys, cos, sin)
+        cached_keys[:, start:end] = rope(keys, cos, sin)
         cached_values[:, start:end] = values
         # Heads h * group ... h * group + group - 1 share key/value head h.
-        queries = _rope(queries, cos, sin).reshape(s.kv_heads, group * count, s.head_dim)
+        queries = rope(queries, cos, sin).reshape(s.kv_heads, group * count, s.head_dim)
         scores = queries @ cached_keys[:, :end].transpose(0, 2, 1)
         scores *= np.float32(s.head_dim**-0.5)
         if mask is not None:
@@ -242,8 +255,7 @@ class NumpyLlama:
         return (gate / (1 + np.exp(-gate)) * up) @ layer.down
 
     def _norm(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        eps = np.float32(self.shape.norm_eps)
-        return x * (1 / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps)) * weight
+        return x * inverse_rms(x, np.float32(self.shape.norm_eps)) * weight
 
     def _reserve(self, size: int) -> None:
         """Grow the KV cache and RoPE tables to hold `size` positions."""
@@ -266,8 +278,17 @@ class NumpyLlama:
         self._capacity = capacity
 
 
-def _rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
-    """Rotary position embedding on halves (mlx-lm's non-traditional RoPE); x: (heads, n, dim)."""
+def inverse_rms(x: np.ndarray, eps: np.float32) -> np.ndarray:
+    """1 / RMS of each row of `x` (over the last axis), as RMSNorm scales it."""
+    return 1 / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps)
+
+
+def rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """Rotary position embedding on halves (mlx-lm's non-traditional RoPE).
+
+    `cos`/`sin` broadcast against `x`'s halves (for example x (heads, n, dim) with (n, dim / 2),
+    or x (n, heads, dim) with (n, 1, dim / 2)); `-sin` applies the inverse rotation.
+    """
     half = x.shape[-1] // 2
     first, second = x[..., :half], x[..., half:]
     return np.concatenate([first * cos - second * sin, first * sin + second * cos], axis=-1)

@@ -29,7 +29,15 @@ import numpy as np
 from mlx.utils import tree_flatten, tree_map_with_path
 from mlx_lm.tuner.lora import LoRALinear
 
-from punie_runtime.numpy_llama import model_config
+from punie_runtime.numpy_llama import (
+    LayerWeights,
+    Shape,
+    float32_copy,
+    inverse_rms,
+    layer_weights,
+    model_config,
+    rope,
+)
 from punie_runtime.numpy_llama import unsupported as unsupported_config
 
 _PROJECTIONS = (
@@ -41,10 +49,6 @@ _PROJECTIONS = (
     "mlp.up_proj",
     "mlp.down_proj",
 )
-
-
-def _array(value: Any) -> np.ndarray:
-    return np.array(value, dtype=np.float32, copy=True)
 
 
 def _module(block: Any, name: str) -> Any:
@@ -104,14 +108,9 @@ class _Lora:
 
 @attrs.frozen
 class _Block:
-    """One transformer block's frozen weights (inputs on the left) and its adapters."""
+    """One transformer block's frozen weights (the decoder's layout) and its adapters."""
 
-    attention_norm: np.ndarray
-    qkv: np.ndarray
-    output: np.ndarray
-    mlp_norm: np.ndarray
-    gate_up: np.ndarray
-    down: np.ndarray
+    weights: LayerWeights
     qkv_loras: tuple[_Lora, ...]
     output_loras: tuple[_Lora, ...]
     gate_up_loras: tuple[_Lora, ...]
@@ -151,27 +150,21 @@ class NumpyGradient:
         if reason is not None:
             raise ValueError(f"cannot compute the gradient in numpy: {reason}")
         args = cast(Any, model).args
-        self.heads = int(args.num_attention_heads)
-        self.kv_heads = int(args.num_key_value_heads or self.heads)
-        self.head_dim = int(getattr(args, "head_dim", None) or args.hidden_size // self.heads)
-        self.intermediate = int(args.intermediate_size)
-        self.eps = np.float32(args.rms_norm_eps)
-        half = self.head_dim // 2
-        self._inverse_frequencies = 1.0 / (
-            float(args.rope_theta) ** (np.arange(0, half, dtype=np.float32) * 2 / self.head_dim)
-        )
+        shape = Shape.of(args)
+        self.heads, self.kv_heads = shape.heads, shape.kv_heads
+        self.head_dim, self.intermediate = shape.head_dim, shape.intermediate
+        self.eps = np.float32(shape.norm_eps)
+        self._inverse_frequencies = shape.inverse_frequencies
         inner = cast(Any, model).model
         self.blocks = tuple(self._block(index, block) for index, block in enumerate(inner.layers))
-        self.embedding = _array(inner.embed_tokens.weight)
+        self.embedding = float32_copy(inner.embed_tokens.weight)
         tied = getattr(args, "tie_word_embeddings", True)
-        self.head = self.embedding if tied else _array(cast(Any, model).lm_head.weight)
-        self.final_norm = _array(inner.norm.weight)
+        self.head = self.embedding if tied else float32_copy(cast(Any, model).lm_head.weight)
+        self.final_norm = float32_copy(inner.norm.weight)
 
     def _block(self, index: int, block: Any) -> _Block:
-        def weight(name: str) -> np.ndarray:
-            layer = _module(block, name)
-            linear = layer.linear if isinstance(layer, LoRALinear) else layer
-            return _array(linear.weight)
+        def frozen(layer: Any) -> np.ndarray:
+            return float32_copy((layer.linear if isinstance(layer, LoRALinear) else layer).weight)
 
         def loras(names: Sequence[str]) -> tuple[_Lora, ...]:
             found, start = [], 0
@@ -188,12 +181,7 @@ class NumpyGradient:
 
         qkv_names, gu_names = _PROJECTIONS[:3], _PROJECTIONS[4:6]
         return _Block(
-            attention_norm=_array(block.input_layernorm.weight),
-            qkv=np.ascontiguousarray(np.concatenate([weight(n) for n in qkv_names]).T),
-            output=np.ascontiguousarray(weight(_PROJECTIONS[3]).T),
-            mlp_norm=_array(block.post_attention_layernorm.weight),
-            gate_up=np.ascontiguousarray(np.concatenate([weight(n) for n in gu_names]).T),
-            down=np.ascontiguousarray(weight(_PROJECTIONS[6]).T),
+            weights=layer_weights(block, frozen),
             qkv_loras=loras(qkv_names),
             output_loras=loras(_PROJECTIONS[3:4]),
             gate_up_loras=loras(gu_names),
@@ -218,7 +206,7 @@ class NumpyGradient:
         token is trained, which is exact).
         """
         del split_head
-        params = {path: _array(value) for path, value in _flat(model)}
+        params = {path: float32_copy(value) for path, value in _flat(model)}
         loss, grads = self.loss_and_grad(
             params,
             np.array(prefix, dtype=np.int64),
@@ -261,7 +249,7 @@ class NumpyGradient:
             saved.append(state)
         picked = p + positions
         hidden = x[picked]
-        inv = _inverse_rms(hidden, self.eps)
+        inv = inverse_rms(hidden, self.eps)
         normed = hidden * inv * self.final_norm
         logits = normed @ self.head.T
         top = logits.max(axis=-1, keepdims=True)
@@ -293,14 +281,15 @@ class NumpyGradient:
         p: int,
     ) -> tuple[_Saved, np.ndarray]:
         """The block's output on `x` and what its backward needs."""
+        frozen = block.weights
         count = len(x)
-        inv1 = _inverse_rms(x, self.eps)
-        n1 = x * inv1 * block.attention_norm
-        qkv, qkv_t = _linear(n1, block.qkv, block.qkv_loras, params)
+        inv1 = inverse_rms(x, self.eps)
+        n1 = x * inv1 * frozen.attention_norm
+        qkv, qkv_t = _linear(n1, frozen.qkv, block.qkv_loras, params)
         q_end = self.heads * self.head_dim
         k_end = q_end + self.kv_heads * self.head_dim
-        q = _rope(qkv[:, :q_end].reshape(count, self.heads, self.head_dim), cos, sin)
-        k = _rope(qkv[:, q_end:k_end].reshape(count, self.kv_heads, self.head_dim), cos, sin)
+        q = rope(qkv[:, :q_end].reshape(count, self.heads, self.head_dim), cos, sin)
+        k = rope(qkv[:, q_end:k_end].reshape(count, self.kv_heads, self.head_dim), cos, sin)
         v = np.ascontiguousarray(qkv[:, k_end:].reshape(count, self.kv_heads, self.head_dim))
         attn = np.empty((count, q_end), np.float32)
         probs = []
@@ -316,16 +305,16 @@ class NumpyGradient:
             scores *= 1 / scores.sum(axis=-1, keepdims=True)
             probs.append(scores)
             attn[start:stop] = self._ungrouped(scores @ values, n)
-        out, out_t = _linear(attn, block.output, block.output_loras, params)
+        out, out_t = _linear(attn, frozen.output, block.output_loras, params)
         h = x + out
-        inv2 = _inverse_rms(h, self.eps)
-        n2 = h * inv2 * block.mlp_norm
-        gate_up, gu_t = _linear(n2, block.gate_up, block.gate_up_loras, params)
+        inv2 = inverse_rms(h, self.eps)
+        n2 = h * inv2 * frozen.mlp_norm
+        gate_up, gu_t = _linear(n2, frozen.gate_up, block.gate_up_loras, params)
         gate, up = gate_up[:, : self.intermediate], gate_up[:, self.intermediate :]
         with np.errstate(over="ignore"):  # exp(-gate) = inf is a sigmoid of 0, as it should
             sig = 1 / (1 + np.exp(-gate))
         act = gate * sig * up
-        down, down_t = _linear(act, block.down, block.down_loras, params)
+        down, down_t = _linear(act, frozen.down, block.down_loras, params)
         saved = _Saved(
             x, inv1, n1, qkv_t, q, k, v, probs, attn, out_t, h, inv2, n2, gate, up, sig, act,
             gu_t, down_t,
@@ -354,19 +343,27 @@ class NumpyGradient:
         grads: dict[str, np.ndarray],
     ) -> np.ndarray:
         """The gradient at the block's input (rows from `lo`), adding its LoRA gradients."""
+        frozen = block.weights
         dact = _linear_backward(
-            s.act[lo:], s.down_t, block.down, block.down_loras, params, dx, lo, grads
+            s.act[lo:], s.down_t, frozen.down, block.down_loras, params, dx, lo, grads
         )
         gate, sig, up = s.gate[lo:], s.sig[lo:], s.up[lo:]
         dgate_up = np.concatenate(
             [dact * up * sig * (1 + gate * (1 - sig)), dact * gate * sig], axis=1
         )
         dn2 = _linear_backward(
-            s.n2[lo:], s.gu_t, block.gate_up, block.gate_up_loras, params, dgate_up, lo, grads
+            s.n2[lo:],
+            s.gu_t,
+            frozen.gate_up,
+            block.gate_up_loras,
+            params,
+            dgate_up,
+            lo,
+            grads,
         )
-        dh = dx + _norm_backward(s.h[lo:], s.inv2[lo:], block.mlp_norm, dn2)
+        dh = dx + _norm_backward(s.h[lo:], s.inv2[lo:], frozen.mlp_norm, dn2)
         dattn = _linear_backward(
-            s.attn[lo:], s.out_t, block.output, block.output_loras, params, dh, lo, grads
+            s.attn[lo:], s.out_t, frozen.output, block.output_loras, params, dh, lo, grads
         )
         count = len(s.x)
         dq = np.zeros((count, self.heads, self.head_dim), np.float32)
@@ -397,20 +394,16 @@ class NumpyGradient:
                 dv[:p] += dvalues[:, :own].transpose(1, 0, 2)
         dqkv = np.concatenate(
             [
-                _rope(dq[lo:], cos[lo:], -sin[lo:]).reshape(count - lo, -1),
-                _rope(dk[lo:], cos[lo:], -sin[lo:]).reshape(count - lo, -1),
+                rope(dq[lo:], cos[lo:], -sin[lo:]).reshape(count - lo, -1),
+                rope(dk[lo:], cos[lo:], -sin[lo:]).reshape(count - lo, -1),
                 dv[lo:].reshape(count - lo, -1),
             ],
             axis=1,
         )
         dn1 = _linear_backward(
-            s.n1[lo:], s.qkv_t, block.qkv, block.qkv_loras, params, dqkv, lo, grads
+            s.n1[lo:], s.qkv_t, frozen.qkv, block.qkv_loras, params, dqkv, lo, grads
         )
-        return dh + _norm_backward(s.x[lo:], s.inv1[lo:], block.attention_norm, dn1)
-
-
-def _inverse_rms(x: np.ndarray, eps: np.float32) -> np.ndarray:
-    return 1 / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps)
+        return dh + _norm_backward(s.x[lo:], s.inv1[lo:], frozen.attention_norm, dn1)
 
 
 def _norm_backward(
@@ -420,13 +413,6 @@ def _norm_backward(
     scaled = dnormed * weight
     mean = np.mean(scaled * x, axis=-1, keepdims=True)
     return inv * (scaled - x * (inv * inv) * mean)
-
-
-def _rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
-    """Rotary embedding on halves; x (n, heads, dim), cos/sin (n, 1, dim / 2). -sin inverts."""
-    half = x.shape[-1] // 2
-    first, second = x[..., :half], x[..., half:]
-    return np.concatenate([first * cos - second * sin, first * sin + second * cos], axis=-1)
 
 
 def _segment_keys(
