@@ -231,6 +231,14 @@ class TrainConfig:
             "reply copies, such as paths and symbols, stay); 0 = requests as written.",
         ),
     )
+    path_swap: float = attrs.field(
+        default=0.0,
+        metadata=option(
+            "Share of first-call examples whose request names other files: each path swapped, "
+            "in the request and the call alike, for a file of the same category, folder and "
+            "suffix (`punie_train.path_swap`); 0 = files as written.",
+        ),
+    )
     call_cut: str = attrs.field(
         default="turn",
         metadata=option(
@@ -367,6 +375,8 @@ class TrainConfig:
             raise ConfigError(f"chat_share must be in (0, 1], got {self.chat_share}")
         if not 0.0 <= self.request_dropout < 1.0:
             raise ConfigError(f"request_dropout must be in [0, 1), got {self.request_dropout}")
+        if not 0.0 <= self.path_swap <= 1.0:
+            raise ConfigError(f"path_swap must be in [0, 1], got {self.path_swap}")
         if self.later_call_repeat < 1:
             raise ConfigError(f"later_call_repeat must be at least 1, got {self.later_call_repeat}")
         if self.probe_examples < 0:

@@ -13,7 +13,9 @@ each example carries the tool its (last) call starts with, for `TrainConfig.bala
 `later_call_repeat` repeats the call examples of calling turns after the first (the next
 call of a workflow, after a tool response: otherwise 5% of the default mix, 3.3% of a
 balanced epoch). `request_dropout` drops a seeded share of each call example's request words
-(`punie_train.request_dropout`); whole chats keep their requests as written.
+(`punie_train.request_dropout`); `path_swap` names other files of the same category in a
+seeded share of the first-call examples (`punie_train.path_swap`); whole chats keep their
+requests as written.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import ast
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, cast
 
+import attrs
 import numpy as np
 
 from punie_eval.first_call import NO_TOOL, first_tool
@@ -37,6 +40,7 @@ from punie_train.dataset import (
     tokenize_chat,
     truncate,
 )
+from punie_train.path_swap import PathPools, path_pools, with_paths_swapped
 from punie_train.request_dropout import with_request_dropped
 
 Chat = Sequence[Mapping[str, str]]
@@ -139,6 +143,15 @@ def cut_example(
     return truncate(example, last)
 
 
+@attrs.frozen(eq=False)
+class PathSwap:
+    """What `path_swap` draws from: the file pools, each tool's category, the generator."""
+
+    pools: PathPools
+    categories: Mapping[str, str]
+    rng: np.random.Generator
+
+
 def chat_examples(
     messages: Chat,
     tokenizer: Any,
@@ -147,11 +160,13 @@ def chat_examples(
     *,
     whole: bool = True,
     rng: np.random.Generator | None = None,
+    swap: PathSwap | None = None,
 ) -> list[TokenizedExample]:
     """The examples one chat gives under the config's mix (before truncation).
 
     `whole=False` leaves out the whole chat when it has call examples (``chat_share``); `rng`
-    draws the words `request_dropout` drops from each call example's request (none without).
+    draws the words `request_dropout` drops from each call example's request (none without);
+    `swap` draws which first-call examples name other files (``path_swap``; none without).
     """
     spread = weighting(config, tool_names)
     cuts = call_cuts(messages) if config.call_examples != "none" else []
@@ -168,6 +183,10 @@ def chat_examples(
         )
     for position, (index, turn) in enumerate(cuts):
         asked = messages
+        if swap is not None and position == 0 and swap.rng.random() < config.path_swap:
+            category = swap.categories.get(first_tool(messages[index]["content"], tool_names))
+            if category is not None:
+                asked = with_paths_swapped(asked, index, category, swap.pools, swap.rng)
         if rng is not None and config.request_dropout > 0.0:
             asked = with_request_dropped(messages, index, config.request_dropout, rng)
         example = cut_example(asked, index, turn, tokenizer, config, tool_names)
@@ -182,19 +201,37 @@ def training_split(
     tool_names: Collection[str],
     *,
     source: str = "train",
+    categories: Mapping[str, str] | None = None,
 ) -> TokenizedSplit:
     """Every chat's examples under the config's mix, truncated to `max_seq_length`.
 
     Under ``call_examples: add`` a seeded `chat_share` of the chats is also trained whole;
-    `request_dropout` draws from one generator seeded by the config, chat by chat in order.
+    `request_dropout` draws from one generator seeded by the config, chat by chat in order;
+    `path_swap` from another, with the files the chats' requests name pooled by the category
+    `categories` gives each first tool (required for a `path_swap` above 0).
     """
     kept = whole_chats(len(chats), config.chat_share, config.seed)
     whole = {id(chats[index]) for index in kept}
     rng = np.random.default_rng([config.seed, 17])
+    swap = None
+    if config.path_swap > 0.0:
+        if categories is None:
+            raise ValueError("path_swap needs the tools' categories")
+        swap = PathSwap(
+            path_pools(chats, categories, tool_names),
+            categories,
+            np.random.default_rng([config.seed, 23]),
+        )
     return split_of(
         chats,
         lambda messages: chat_examples(
-            messages, tokenizer, config, tool_names, whole=id(messages) in whole, rng=rng
+            messages,
+            tokenizer,
+            config,
+            tool_names,
+            whole=id(messages) in whole,
+            rng=rng,
+            swap=swap,
         ),
         max_seq_length=config.max_seq_length,
         source=source,

@@ -176,7 +176,12 @@ def train_model(
         network, tokenizer = load_model(model, numpy_exp=None if config.numpy_exp else False)
         train_file, valid_file = (data / name for name in DATA_FILES)
         train_split = training_split(
-            read_chat_jsonl(train_file), tokenizer, config, names, source=str(train_file)
+            read_chat_jsonl(train_file),
+            tokenizer,
+            config,
+            names,
+            source=str(train_file),
+            categories={spec.name: spec.category for spec in registry.tools()},
         )
         counts = key_counts(train_split)
         console.print(
