@@ -45,9 +45,9 @@ def main() -> None:
         rng = np.random.default_rng([0, 19])
         swapped = []
         for chat in chats:
-            index = next((i for i, m in enumerate(chat) if m["role"] == "assistant"), None)
-            category = categories.get(first_tool(chat[index]["content"], names)) if index else None
-            if category is not None and rng.random() < share:
+            index = next((i for i, m in enumerate(chat) if m["role"] == "assistant"), 0)
+            category = categories.get(first_tool(chat[index]["content"], names))
+            if index and category is not None and rng.random() < share:
                 chat = with_paths_swapped(chat, index, category, pools, rng)
             swapped.append(chat)
         classifier = fit_classifier(swapped, names)
