@@ -98,6 +98,19 @@ def crunch_seconds() -> float:
     return float(done.stdout)
 
 
+def _rejected(out: Path) -> list[tuple[str, str, str]]:
+    """A build's rejections: (id, stage, reason)."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    return [(r["id"], r["stage"], r["reason"]) for r in manifest["rejected"]]
+
+
+def _retried(outs: list[Path]) -> list[dict[str, str]]:
+    """Each build's jobs retried after a time limit, with the limit."""
+    return [
+        json.loads((out / "timings.json").read_text())["retried_after_a_time_limit"] for out in outs
+    ]
+
+
 def test_build_under_cpu_saturation_is_byte_identical(
     clock_env: Path, foundation_file: Path, tmp_path: Path, saturated: None
 ) -> None:
@@ -120,6 +133,8 @@ def test_build_under_cpu_saturation_is_byte_identical(
         command += ["--workers", "2"]
         done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
+    rejected = [_rejected(out) for out in outs]
+    assert rejected[0] == rejected[1], f"rejections differ: {rejected}; retried: {_retried(outs)}"
     for name in FILES:
         assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name
     manifest = json.loads((outs[0] / "manifest.json").read_text())
@@ -127,5 +142,5 @@ def test_build_under_cpu_saturation_is_byte_identical(
     kept = (outs[0] / "train.jsonl").read_text() + (outs[0] / "valid.jsonl").read_text()
     assert "timed out" not in kept and "did not answer" not in kept
     print(f"two loaded builds in {time.perf_counter() - started:.0f} s; retried:")
-    for out in outs:
-        print(json.loads((out / "timings.json").read_text())["retried_after_a_time_limit"])
+    for retried in _retried(outs):
+        print(retried)
