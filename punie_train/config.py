@@ -239,6 +239,14 @@ class TrainConfig:
             "suffix (`punie_train.path_swap`); 0 = files as written.",
         ),
     )
+    path_words: float = attrs.field(
+        default=0.0,
+        metadata=option(
+            "Share of first-call examples whose request names the call's files in words "
+            "('the pricing module', 'the order tests'; `punie_train.path_words`), the call "
+            "keeping the path; 0 = paths as written.",
+        ),
+    )
     call_cut: str = attrs.field(
         default="turn",
         metadata=option(
@@ -377,6 +385,8 @@ class TrainConfig:
             raise ConfigError(f"request_dropout must be in [0, 1), got {self.request_dropout}")
         if not 0.0 <= self.path_swap <= 1.0:
             raise ConfigError(f"path_swap must be in [0, 1], got {self.path_swap}")
+        if not 0.0 <= self.path_words <= 1.0:
+            raise ConfigError(f"path_words must be in [0, 1], got {self.path_words}")
         if self.later_call_repeat < 1:
             raise ConfigError(f"later_call_repeat must be at least 1, got {self.later_call_repeat}")
         if self.probe_examples < 0:

@@ -14,8 +14,8 @@ each example carries the tool its (last) call starts with, for `TrainConfig.bala
 call of a workflow, after a tool response: otherwise 5% of the default mix, 3.3% of a
 balanced epoch). `request_dropout` drops a seeded share of each call example's request words
 (`punie_train.request_dropout`); `path_swap` names other files of the same category in a
-seeded share of the first-call examples (`punie_train.path_swap`); whole chats keep their
-requests as written.
+seeded share of the first-call examples (`punie_train.path_swap`), `path_words` says their
+files in words (`punie_train.path_words`); whole chats keep their requests as written.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from punie_train.dataset import (
     truncate,
 )
 from punie_train.path_swap import PathPools, path_pools, with_paths_swapped
+from punie_train.path_words import with_paths_in_words
 from punie_train.request_dropout import with_request_dropped
 
 Chat = Sequence[Mapping[str, str]]
@@ -161,12 +162,14 @@ def chat_examples(
     whole: bool = True,
     rng: np.random.Generator | None = None,
     swap: PathSwap | None = None,
+    spoken: np.random.Generator | None = None,
 ) -> list[TokenizedExample]:
     """The examples one chat gives under the config's mix (before truncation).
 
     `whole=False` leaves out the whole chat when it has call examples (``chat_share``); `rng`
     draws the words `request_dropout` drops from each call example's request (none without);
-    `swap` draws which first-call examples name other files (``path_swap``; none without).
+    `swap` draws which first-call examples name other files (``path_swap``; none without);
+    `spoken` which name their files in words, and the words (``path_words``; none without).
     """
     spread = weighting(config, tool_names)
     cuts = call_cuts(messages) if config.call_examples != "none" else []
@@ -187,6 +190,8 @@ def chat_examples(
             category = swap.categories.get(first_tool(messages[index]["content"], tool_names))
             if category is not None:
                 asked = with_paths_swapped(asked, index, category, swap.pools, swap.rng)
+        if spoken is not None and position == 0 and spoken.random() < config.path_words:
+            asked = with_paths_in_words(asked, index, spoken)
         if rng is not None and config.request_dropout > 0.0:
             asked = with_request_dropped(messages, index, config.request_dropout, rng)
         example = cut_example(asked, index, turn, tokenizer, config, tool_names)
@@ -222,6 +227,7 @@ def training_split(
             categories,
             np.random.default_rng([config.seed, 23]),
         )
+    spoken = np.random.default_rng([config.seed, 29]) if config.path_words > 0.0 else None
     return split_of(
         chats,
         lambda messages: chat_examples(
@@ -232,6 +238,7 @@ def training_split(
             whole=id(messages) in whole,
             rng=rng,
             swap=swap,
+            spoken=spoken,
         ),
         max_seq_length=config.max_seq_length,
         source=source,

@@ -4,7 +4,7 @@ The templates draw each tool's files from the fixture its plugin runs on, so wit
 a file often goes with one tool (`pages/dashboard.py` only ever asks for check_render_tree).
 A model, like the word-count classifier, then learns the file as a cue for the tool: on the
 held-out requests with each path swapped for another file of the same category and suffix, both
-lose ~8 and ~13 points (`results/path-swap/`). Swapping a seeded share of the call examples'
+lose ~7 and ~12 points (`results/path-swap/`). Swapping a seeded share of the call examples'
 paths for other files of the same category makes the request's words carry the choice. The
 reply's copies of a path are swapped with it, so the call's arguments stay the request's; a
 call example ends at its calling turn, so no tool output has to agree with the new file.

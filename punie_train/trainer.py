@@ -91,7 +91,7 @@ ReportCallback = Callable[[dict[str, Any]], None]
 RESUMABLE_CHANGES = frozenset(
     {"steps_per_report", "steps_per_eval", "save_every", "model", "data", "probe_examples"}
 )
-SAVED_BEFORE_THE_KEY = {"numpy_gradient": False, "path_swap": 0.0}
+SAVED_BEFORE_THE_KEY = {"numpy_gradient": False, "path_swap": 0.0, "path_words": 0.0}
 """What a knob's absence from a checkpoint's config means: it was saved before the knob existed
 (its behaviour then: mlx computed the gradient, no file was swapped)."""
 
