@@ -193,7 +193,7 @@ def chat_examples(
         if spoken is not None and position == 0 and spoken.random() < config.path_words:
             asked = with_paths_in_words(asked, index, spoken)
         if rng is not None and config.request_dropout > 0.0:
-            asked = with_request_dropped(messages, index, config.request_dropout, rng)
+            asked = with_request_dropped(asked, index, config.request_dropout, rng)
         example = cut_example(asked, index, turn, tokenizer, config, tool_names)
         examples += [example] * (config.later_call_repeat if position else 1)
     return examples
@@ -213,7 +213,8 @@ def training_split(
     Under ``call_examples: add`` a seeded `chat_share` of the chats is also trained whole;
     `request_dropout` draws from one generator seeded by the config, chat by chat in order;
     `path_swap` from another, with the files the chats' requests name pooled by the category
-    `categories` gives each first tool (required for a `path_swap` above 0).
+    `categories` gives each first tool (required for a `path_swap` above 0); `path_words` from
+    a third.
     """
     kept = whole_chats(len(chats), config.chat_share, config.seed)
     whole = {id(chats[index]) for index in kept}

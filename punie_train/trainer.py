@@ -93,7 +93,7 @@ RESUMABLE_CHANGES = frozenset(
 )
 SAVED_BEFORE_THE_KEY = {"numpy_gradient": False, "path_swap": 0.0, "path_words": 0.0}
 """What a knob's absence from a checkpoint's config means: it was saved before the knob existed
-(its behaviour then: mlx computed the gradient, no file was swapped)."""
+(its behaviour then: mlx computed the gradient, files stayed as written)."""
 
 
 def as_split(data: Any, tokenizer: Any, config: TrainConfig, name: str) -> TokenizedSplit:

@@ -118,3 +118,20 @@ def test_path_swap_out_of_range_is_refused() -> None:
     """The share is a probability."""
     with pytest.raises(ConfigError, match=r"path_swap must be in \[0, 1\], got 1.5"):
         parse(["--path-swap", "1.5"])
+
+
+def test_word_dropout_keeps_the_swapped_files() -> None:
+    """With request_dropout too, the call example's request keeps the new file (a word the
+    call copies), not the old one."""
+    tokenizer = wrapped_tokenizer()
+    chats = [two_turn_chat(tool) for tool in ("ruff_check", "typecheck", "pytest_run")]
+    for chat, path in zip(chats, ["src/app.py", "src/db.py", "src/web.py"], strict=True):
+        chat[1]["content"] = chat[1]["content"].replace("src/app.py", path)
+        chat[2]["content"] = chat[2]["content"].replace("src/app.py", path)
+    config = TrainConfig(call_examples="only", path_swap=1.0, request_dropout=0.5)
+    plain = training_split(chats, tokenizer, attrs.evolve(config, path_swap=0.0), NAMES)
+    both = training_split(chats, tokenizer, config, NAMES, categories=CATEGORIES)
+    for a, b in zip(plain, both, strict=True):
+        before, after = tokenizer.decode(a.tokens.tolist()), tokenizer.decode(b.tokens.tolist())
+        assert file_paths(before) != file_paths(after) and len(set(file_paths(after))) == 1
+        assert after.count(file_paths(after)[0]) == 2  # the request kept it, the call has it
