@@ -46,7 +46,7 @@ def path_pools(
     """Every file the chats' first requests name, by (first tool's category, folder, suffix).
 
     A chat counts when its first assistant turn calls a tool of `categories`; its first user
-    message's paths join that tool's category's pool for their suffix.
+    message's paths join that category's pool for their folder and suffix.
     """
     pools: dict[tuple[str, str, str], set[str]] = {}
     for chat in chats:
@@ -76,8 +76,9 @@ def swap_paths(
     with no other file leaves the path as it is). Two paths never become the same file.
     """
     mapping: dict[str, str] = {}
-    for path in file_paths(request):
-        taken = set(mapping.values()) | set(file_paths(request))
+    named = file_paths(request)
+    for path in named:
+        taken = set(mapping.values()) | set(named)
         choices = [p for p in pools.get(_pool_key(category, path), ()) if p not in taken]
         if choices:
             mapping[path] = choices[int(rng.integers(len(choices)))]
