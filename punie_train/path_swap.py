@@ -91,6 +91,15 @@ def swap_paths(
     return replace(request), replace(reply)
 
 
+def first_call_request(chat: Chat, index: int) -> int | None:
+    """The index of the request that calling turn `index` answers, when it is the chat's first
+    call (nothing but the system prompt and user messages before it); None otherwise."""
+    first = next((i for i, m in enumerate(chat) if m["role"] == "user"), None)
+    if first is None or any(m["role"] not in ("system", "user") for m in chat[:index]):
+        return None
+    return first
+
+
 def with_paths_swapped(
     messages: Chat,
     index: int,
@@ -104,8 +113,8 @@ def with_paths_swapped(
     it): a later one follows tool output that names the original files.
     """
     chat = [dict(message) for message in messages]
-    first = next((i for i, m in enumerate(chat) if m["role"] == "user"), None)
-    if first is None or any(m["role"] not in ("system", "user") for m in chat[:index]):
+    first = first_call_request(chat, index)
+    if first is None:
         return chat
     chat[first]["content"], chat[index]["content"] = swap_paths(
         chat[first]["content"], chat[index]["content"], category, pools, rng

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from punie_train.path_swap import PATH, file_paths
+from punie_train.path_swap import PATH, file_paths, first_call_request
 
 Chat = Sequence[Mapping[str, str]]
 
@@ -64,8 +64,8 @@ def with_paths_in_words(
     Only a first calling turn (nothing but the system prompt and the request before it).
     """
     chat = [dict(message) for message in messages]
-    first = next((i for i, m in enumerate(chat) if m["role"] == "user"), None)
-    if first is None or any(m["role"] not in ("system", "user") for m in chat[:index]):
+    first = first_call_request(chat, index)
+    if first is None:
         return chat
     chat[first]["content"] = words_for_paths(chat[first]["content"], chat[index]["content"], rng)
     return chat

@@ -2,24 +2,24 @@
 
 A diagnostic: if a model's first-tool choice moves when only the file a request names changes
 (to another file the category's tools work on), the model leans on the path, not the request's
-words. Writes FILE.swapped.jsonl beside nothing: `--out`. Paths come from the train split's
+words. Writes the swapped set to `--out`. Paths come from the train split's
 requests, pooled per category (the category of the request's expected tool) and file suffix.
 
-    python results/path-swap/swap_requests.py --requests R.jsonl --data data/phase33 --out S.jsonl
+    PYTHONPATH=.:plugins python results/path-swap/swap_requests.py --requests R.jsonl \
+        --data data/phase33 --out S.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-PATH = re.compile(r"(?<![\w/.])(?:[\w-]+/)*[\w-]+\.(?:py|md|toml|txt|cfg|json|yaml|ini)\b")
-CALL = re.compile(r"<parameter=code>\n.*?\b([a-z][a-z_]+)\(", re.S)
+from punie_eval.first_call import first_tool
+from punie_train.path_swap import file_paths
 
 
 def main() -> None:
@@ -37,16 +37,16 @@ def main() -> None:
         messages = json.loads(line)["messages"]
         user = next(m["content"] for m in messages if m["role"] == "user")
         reply = next((m["content"] for m in messages if m["role"] == "assistant"), "")
-        called = CALL.search(reply)
-        if not called or called.group(1) not in category:
+        called = first_tool(reply, category)
+        if called not in category:
             continue
-        for path in PATH.findall(user):
-            pools[(category[called.group(1)], Path(path).suffix)].add(path)
+        for path in file_paths(user):
+            pools[(category[called], Path(path).suffix)].add(path)
     rng = np.random.default_rng(args.seed)
     out, swapped = [], 0
     for request in requests:
         query = request["query"]
-        for path in sorted(set(PATH.findall(query))):
+        for path in sorted(set(file_paths(query))):
             pool = sorted(pools[(request["category"], Path(path).suffix)] - {path})
             if pool:
                 query = query.replace(path, pool[rng.integers(len(pool))])
