@@ -35,7 +35,10 @@ iterations (78.8%, no gain on unseen requests for 25% more time,
 clipped to 1.0 as it does without, `results/grad-clip`); Adam with bias correction and beta2
 0.95 at lr 2e-3 (`optimizer_config`, `results/adam-steps`: lower validation loss, no better
 choice); `path_swap: 0.5` (first tool pooled over eval and held-out requests and two seeds 555
-against 583, `results/path-swap`); `path_words: 0.3` (one seed, 295 against 297). The
+against 583, `results/path-swap`); `path_words: 0.3` (one seed, 295 against 297). Measured
+better and not made the default for its time: 3200 iterations (pooled 625 against 583 over two
+seeds, `results/train-fit`, `results/tool-choice-full-2026-11-28t` and `-28u`; training ~60 min
+alone instead of ~29, over issue 13's 45-minute run). The
 learning rates are mlx's Adam's, which skips the bias correction: its early steps are up to ~6x
 the rate (~3e-3 at the peak here), its last ones ~2x.
 

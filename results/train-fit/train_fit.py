@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,11 +32,9 @@ ensure_fast_blas()
 
 from punie_datagen.jsonl import read_chat_jsonl  # noqa: E402
 from punie_eval.baseline import fit_classifier  # noqa: E402
-from punie_eval.first_call import NO_TOOL, first_tool  # noqa: E402
+from punie_eval.first_call import NO_TOOL, Decision, first_tool  # noqa: E402
 from punie_tools import Registry  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent.parent / "heldout-requests"))
-from score import score_models  # noqa: E402
+from punie_tools.prompt import system_prompt  # noqa: E402
 
 Chat = list[dict[str, str]]
 
@@ -89,6 +86,24 @@ def seen_stream(
     return texts, Counter(key_counts(split)), Counter(keys[i] for i in seen)
 
 
+def ask_adapter(adapter: Path, requests: Sequence[dict[str, str]], registry: Registry) -> list[str]:
+    """The adapter's first tool for each request (the training probe, as the held-out scorer)."""
+    from punie_runtime.base_model import BaseModel, load_model
+    from punie_runtime.engines import fuse_adapters
+    from punie_train.probe import ToolProbe
+
+    names = [s.name for s in registry.tools()]
+    decisions = [Decision(r["query"], r["tool"]) for r in requests]
+    probe = ToolProbe(decisions, system_prompt(registry.tools()), names)
+    model, tokenizer = load_model(BaseModel.parse("default"), adapter)
+    fuse_adapters(model)
+    result = probe.run(model, tokenizer)
+    right = sum(r["tool"] == c for r, c in zip(requests, result.chosen, strict=True))
+    share = f"{right}/{len(requests)} = {right / len(requests):.1%}"
+    print(f"| model, {adapter} ({result.seconds:.0f} s) | {share} | {right}/{len(requests)} |")
+    return list(result.chosen)
+
+
 def main() -> None:
     """Score the adapters on a sample of their own training requests, seen and unseen apart."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -108,8 +123,7 @@ def main() -> None:
     texts, mix, covered = seen_stream(chats, registry, args.seed, args.iters)
     seen = [any(r["query"] in t for t in texts) for r in requests]
     classifier = fit_classifier(chats, names).predict([r["query"] for r in requests])
-    label = f"model, {args.adapter}"
-    chosen = score_models([(label, args.adapter)], requests, registry, names)[label]
+    chosen = ask_adapter(args.adapter, requests, registry)
     right = [r["tool"] == c for r, c in zip(requests, chosen, strict=True)]
     fitted = sum(r["tool"] == c for r, c in zip(requests, classifier, strict=True))
     print(f"\nclassifier: {fitted}/{len(requests)}")
