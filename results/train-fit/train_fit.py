@@ -18,11 +18,13 @@ held-out scorer's JSONL format). Nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import attrs
 
@@ -32,9 +34,8 @@ ensure_fast_blas()
 
 from punie_datagen.jsonl import read_chat_jsonl  # noqa: E402
 from punie_eval.baseline import fit_classifier  # noqa: E402
-from punie_eval.first_call import NO_TOOL, Decision, first_tool  # noqa: E402
+from punie_eval.first_call import NO_TOOL, first_tool  # noqa: E402
 from punie_tools import Registry  # noqa: E402
-from punie_tools.prompt import system_prompt  # noqa: E402
 
 Chat = list[dict[str, str]]
 
@@ -86,22 +87,14 @@ def seen_stream(
     return texts, Counter(key_counts(split)), Counter(keys[i] for i in seen)
 
 
-def ask_adapter(adapter: Path, requests: Sequence[dict[str, str]], registry: Registry) -> list[str]:
-    """The adapter's first tool for each request (the training probe, as the held-out scorer)."""
-    from punie_runtime.base_model import BaseModel, load_model
-    from punie_runtime.engines import fuse_adapters
-    from punie_train.probe import ToolProbe
-
-    names = [s.name for s in registry.tools()]
-    decisions = [Decision(r["query"], r["tool"]) for r in requests]
-    probe = ToolProbe(decisions, system_prompt(registry.tools()), names)
-    model, tokenizer = load_model(BaseModel.parse("default"), adapter)
-    fuse_adapters(model)
-    result = probe.run(model, tokenizer)
-    right = sum(r["tool"] == c for r, c in zip(requests, result.chosen, strict=True))
-    share = f"{right}/{len(requests)} = {right / len(requests):.1%}"
-    print(f"| model, {adapter} ({result.seconds:.0f} s) | {share} | {right}/{len(requests)} |")
-    return list(result.chosen)
+def held_out_scorer() -> ModuleType:
+    """`results/heldout-requests/score.py`, whose `score_models` asks adapters through the probe."""
+    path = Path(__file__).parent.parent / "heldout-requests" / "score.py"
+    spec = importlib.util.spec_from_file_location("heldout_score", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
@@ -123,7 +116,9 @@ def main() -> None:
     texts, mix, covered = seen_stream(chats, registry, args.seed, args.iters)
     seen = [any(r["query"] in t for t in texts) for r in requests]
     classifier = fit_classifier(chats, names).predict([r["query"] for r in requests])
-    chosen = ask_adapter(args.adapter, requests, registry)
+    label = f"model, {args.adapter}"
+    scored = held_out_scorer().score_models([(label, args.adapter)], requests, registry, names)
+    chosen = scored[label]
     right = [r["tool"] == c for r, c in zip(requests, chosen, strict=True)]
     fitted = sum(r["tool"] == c for r, c in zip(requests, classifier, strict=True))
     print(f"\nclassifier: {fitted}/{len(requests)}")
