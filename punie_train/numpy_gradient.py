@@ -40,6 +40,8 @@ from punie_runtime.numpy_llama import (
 )
 from punie_runtime.numpy_llama import unsupported as unsupported_config
 
+_HEAD_ROWS = 64  # trained tokens whose logits are in memory at once
+
 _PROJECTIONS = (
     "self_attn.q_proj",
     "self_attn.k_proj",
@@ -118,6 +120,16 @@ class _Block:
 
 
 @attrs.frozen
+class _Merged:
+    """A block's linear weights with its adapters merged in (for one call's parameters)."""
+
+    qkv: np.ndarray
+    output: np.ndarray
+    gate_up: np.ndarray
+    down: np.ndarray
+
+
+@attrs.frozen
 class _Saved:
     """What a block's forward keeps for its backward."""
 
@@ -161,6 +173,12 @@ class NumpyGradient:
         tied = getattr(args, "tie_word_embeddings", True)
         self.head = self.embedding if tied else float32_copy(cast(Any, model).lm_head.weight)
         self.final_norm = float32_copy(inner.norm.weight)
+        # Reused every call: fresh memory of this size costs more to touch than to fill.
+        self._merge_buffers = tuple(
+            _Merged(*(np.empty_like(w) for w in (b.weights.qkv, b.weights.output,
+                                                  b.weights.gate_up, b.weights.down)))
+            for b in self.blocks
+        )  # fmt: skip
 
     def _block(self, index: int, block: Any) -> _Block:
         def frozen(layer: Any) -> np.ndarray:
@@ -243,36 +261,74 @@ class NumpyGradient:
         angles = np.outer(rows.astype(np.float32), self._inverse_frequencies)
         cos, sin = np.cos(angles)[:, None, :], np.sin(angles)[:, None, :]
         x = self.embedding[tokens]
+        merged = [
+            self._merged(block, buffers, params)
+            for block, buffers in zip(self.blocks, self._merge_buffers, strict=True)
+        ]
         saved = []
-        for block in self.blocks:
-            state, x = self._forward(block, params, x, cos, sin, segments, p)
+        for block, merge in zip(self.blocks, merged, strict=True):
+            state, x = self._forward(block, merge, params, x, cos, sin, segments, p)
             saved.append(state)
         picked = p + positions
         hidden = x[picked]
         inv = inverse_rms(hidden, self.eps)
         normed = hidden * inv * self.final_norm
-        logits = normed @ self.head.T
-        top = logits.max(axis=-1, keepdims=True)
-        exp = np.exp(logits - top)
-        total = exp.sum(axis=-1, keepdims=True)
-        log_total = np.log(total) + top
-        losses = log_total[:, 0] - logits[np.arange(len(targets)), targets]
-        loss = float(np.dot(losses.astype(np.float64), weights.astype(np.float64)))
-        dlogits = exp / total
-        dlogits[np.arange(len(targets)), targets] -= 1.0
-        dlogits *= weights[:, None]
-        dnormed = dlogits @ self.head
+        loss, dnormed = self._head(normed, targets, weights)
         lo = 0 if prefix_gradient else p
         dx = np.zeros((len(tokens) - lo, x.shape[1]), np.float32)
-        np.add.at(dx, picked - lo, _norm_backward(hidden, inv, self.final_norm, dnormed))
+        dx[picked - lo] = _norm_backward(hidden, inv, self.final_norm, dnormed)
         grads: dict[str, np.ndarray] = {}
-        for block, state in zip(reversed(self.blocks), reversed(saved), strict=True):
-            dx = self._backward(block, params, state, dx, cos, sin, segments, p, lo, grads)
+        for block, merge, state in zip(
+            reversed(self.blocks), reversed(merged), reversed(saved), strict=True
+        ):
+            dx = self._backward(block, merge, params, state, dx, cos, sin, segments, p, lo, grads)
         return loss, grads
+
+    @staticmethod
+    def _merged(block: _Block, buffers: _Merged, params: dict[str, np.ndarray]) -> _Merged:
+        """The block's linear weights with the adapters of `params` merged (into `buffers`)."""
+        frozen = block.weights
+        return _Merged(
+            qkv=_merge(frozen.qkv, block.qkv_loras, params, buffers.qkv),
+            output=_merge(frozen.output, block.output_loras, params, buffers.output),
+            gate_up=_merge(frozen.gate_up, block.gate_up_loras, params, buffers.gate_up),
+            down=_merge(frozen.down, block.down_loras, params, buffers.down),
+        )
+
+    def _head(
+        self, normed: np.ndarray, targets: np.ndarray, weights: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """The weighted cross-entropy of the trained tokens and its gradient at `normed`.
+
+        The logits go through one buffer of `_HEAD_ROWS` rows at a time: a vocabulary-wide
+        array per token would be hundreds of MB of fresh memory, and first-touching fresh
+        memory costs more here than the exp and the products.
+        """
+        rows = len(targets)
+        dnormed = np.empty_like(normed)
+        losses = np.empty(rows, np.float64)
+        buffer = np.empty((min(rows, _HEAD_ROWS), len(self.head)), np.float32)
+        for start in range(0, rows, _HEAD_ROWS):
+            stop = min(rows, start + _HEAD_ROWS)
+            count, wanted = stop - start, targets[start:stop]
+            logits = buffer[:count]
+            np.matmul(normed[start:stop], self.head.T, out=logits)
+            top = logits.max(axis=-1, keepdims=True)
+            logits -= top
+            chosen = logits[np.arange(count), wanted]
+            np.exp(logits, out=logits)
+            total = logits.sum(axis=-1, keepdims=True)
+            losses[start:stop] = np.log(total[:, 0]) - chosen
+            scale = weights[start:stop, None]
+            logits *= scale / total
+            logits[np.arange(count), wanted] -= scale[:, 0]
+            np.matmul(logits, self.head, out=dnormed[start:stop])
+        return float(np.dot(losses, weights.astype(np.float64))), dnormed
 
     def _forward(
         self,
         block: _Block,
+        merged: _Merged,
         params: dict[str, np.ndarray],
         x: np.ndarray,
         cos: np.ndarray,
@@ -285,13 +341,44 @@ class NumpyGradient:
         count = len(x)
         inv1 = inverse_rms(x, self.eps)
         n1 = x * inv1 * frozen.attention_norm
-        qkv, qkv_t = _linear(n1, frozen.qkv, block.qkv_loras, params)
+        qkv, qkv_t = _linear(n1, merged.qkv, block.qkv_loras, params)
         q_end = self.heads * self.head_dim
         k_end = q_end + self.kv_heads * self.head_dim
         q = rope(qkv[:, :q_end].reshape(count, self.heads, self.head_dim), cos, sin)
         k = rope(qkv[:, q_end:k_end].reshape(count, self.kv_heads, self.head_dim), cos, sin)
         v = np.ascontiguousarray(qkv[:, k_end:].reshape(count, self.kv_heads, self.head_dim))
         attn = np.empty((count, q_end), np.float32)
+        probs = self._attend(segments, q, k, v, attn, p)
+        out, out_t = _linear(attn, merged.output, block.output_loras, params)
+        h = x + out
+        inv2 = inverse_rms(h, self.eps)
+        n2 = h * inv2 * frozen.mlp_norm
+        gate_up, gu_t = _linear(n2, merged.gate_up, block.gate_up_loras, params)
+        gate, up = gate_up[:, : self.intermediate], gate_up[:, self.intermediate :]
+        sig = np.negative(gate)
+        with np.errstate(over="ignore"):  # exp(-gate) = inf is a sigmoid of 0, as it should
+            np.exp(sig, out=sig)
+        sig += 1
+        np.reciprocal(sig, out=sig)
+        act = gate * sig
+        act *= up
+        down, down_t = _linear(act, merged.down, block.down_loras, params)
+        saved = _Saved(
+            x, inv1, n1, qkv_t, q, k, v, probs, attn, out_t, h, inv2, n2, gate, up, sig, act,
+            gu_t, down_t,
+        )  # fmt: skip
+        return saved, h + down
+
+    def _attend(
+        self,
+        segments: Sequence[tuple[int, int]],
+        q: np.ndarray,
+        k: np.ndarray,
+        v: np.ndarray,
+        attn: np.ndarray,
+        p: int,
+    ) -> list[np.ndarray]:
+        """Attention of `segments` (their rows of `attn`); each segment's probabilities."""
         probs = []
         scale = np.float32(self.head_dim**-0.5)
         group = self.heads // self.kv_heads
@@ -305,74 +392,27 @@ class NumpyGradient:
             scores *= 1 / scores.sum(axis=-1, keepdims=True)
             probs.append(scores)
             attn[start:stop] = self._ungrouped(scores @ values, n)
-        out, out_t = _linear(attn, frozen.output, block.output_loras, params)
-        h = x + out
-        inv2 = inverse_rms(h, self.eps)
-        n2 = h * inv2 * frozen.mlp_norm
-        gate_up, gu_t = _linear(n2, frozen.gate_up, block.gate_up_loras, params)
-        gate, up = gate_up[:, : self.intermediate], gate_up[:, self.intermediate :]
-        with np.errstate(over="ignore"):  # exp(-gate) = inf is a sigmoid of 0, as it should
-            sig = 1 / (1 + np.exp(-gate))
-        act = gate * sig * up
-        down, down_t = _linear(act, frozen.down, block.down_loras, params)
-        saved = _Saved(
-            x, inv1, n1, qkv_t, q, k, v, probs, attn, out_t, h, inv2, n2, gate, up, sig, act,
-            gu_t, down_t,
-        )  # fmt: skip
-        return saved, h + down
+        return probs
 
-    def _grouped(self, x: np.ndarray) -> np.ndarray:
-        """(n, heads, dim) -> (kv_heads, group * n, dim): heads sharing a key/value head."""
-        return x.transpose(1, 0, 2).reshape(self.kv_heads, -1, self.head_dim)
-
-    def _ungrouped(self, x: np.ndarray, n: int) -> np.ndarray:
-        """(kv_heads, group * n, dim) -> (n, heads * dim)."""
-        return x.reshape(self.heads, n, self.head_dim).transpose(1, 0, 2).reshape(n, -1)
-
-    def _backward(
+    def _attend_backward(
         self,
-        block: _Block,
-        params: dict[str, np.ndarray],
+        work: Sequence[tuple[tuple[int, int], np.ndarray]],
         s: _Saved,
-        dx: np.ndarray,
-        cos: np.ndarray,
-        sin: np.ndarray,
-        segments: Sequence[tuple[int, int]],
+        dattn: np.ndarray,
+        grads: tuple[np.ndarray, np.ndarray, np.ndarray],
         p: int,
         lo: int,
-        grads: dict[str, np.ndarray],
-    ) -> np.ndarray:
-        """The gradient at the block's input (rows from `lo`), adding its LoRA gradients."""
-        frozen = block.weights
-        dact = _linear_backward(
-            s.act[lo:], s.down_t, frozen.down, block.down_loras, params, dx, lo, grads
-        )
-        gate, sig, up = s.gate[lo:], s.sig[lo:], s.up[lo:]
-        dgate_up = np.concatenate(
-            [dact * up * sig * (1 + gate * (1 - sig)), dact * gate * sig], axis=1
-        )
-        dn2 = _linear_backward(
-            s.n2[lo:],
-            s.gu_t,
-            frozen.gate_up,
-            block.gate_up_loras,
-            params,
-            dgate_up,
-            lo,
-            grads,
-        )
-        dh = dx + _norm_backward(s.h[lo:], s.inv2[lo:], frozen.mlp_norm, dn2)
-        dattn = _linear_backward(
-            s.attn[lo:], s.out_t, frozen.output, block.output_loras, params, dh, lo, grads
-        )
-        count = len(s.x)
-        dq = np.zeros((count, self.heads, self.head_dim), np.float32)
-        dk = np.zeros((count, self.kv_heads, self.head_dim), np.float32)
-        dv = np.zeros_like(dk)
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The attention backward of `work`'s segments (with their probabilities).
+
+        Writes each segment's own rows of `grads` (dq, dk, dv); returns what the segments
+        give the prefix's keys and values, which several segments share.
+        """
+        dq, dk, dv = grads
+        prefix_dk = np.zeros((p, self.kv_heads, self.head_dim), np.float32)
+        prefix_dv = np.zeros_like(prefix_dk)
         scale = np.float32(self.head_dim**-0.5)
-        for (start, stop), probs in zip(segments, s.probs, strict=True):
-            if stop <= lo:  # the detached prefix
-                continue
+        for (start, stop), probs in work:
             n = stop - start
             keys, values = _segment_keys(s.k, s.v, start, stop, p)
             dout = self._grouped(dattn[start - lo : stop - lo].reshape(n, self.heads, -1))
@@ -387,11 +427,76 @@ class NumpyGradient:
             dkeys = dscores.transpose(0, 2, 1) @ (self._grouped(s.q[start:stop]) * scale)
             dq[start:stop] = self._ungrouped(dqueries, n).reshape(n, self.heads, -1)
             own = keys.shape[1] - n  # the prefix's keys come first for a suffix
-            dk[start:stop] += dkeys[:, own:].transpose(1, 0, 2)
-            dv[start:stop] += dvalues[:, own:].transpose(1, 0, 2)
+            if start < p:  # the prefix itself
+                prefix_dk += dkeys.transpose(1, 0, 2)
+                prefix_dv += dvalues.transpose(1, 0, 2)
+                continue
+            dk[start:stop] = dkeys[:, own:].transpose(1, 0, 2)
+            dv[start:stop] = dvalues[:, own:].transpose(1, 0, 2)
             if own and lo == 0:
-                dk[:p] += dkeys[:, :own].transpose(1, 0, 2)
-                dv[:p] += dvalues[:, :own].transpose(1, 0, 2)
+                prefix_dk += dkeys[:, :own].transpose(1, 0, 2)
+                prefix_dv += dvalues[:, :own].transpose(1, 0, 2)
+        return prefix_dk, prefix_dv
+
+    def _grouped(self, x: np.ndarray) -> np.ndarray:
+        """(n, heads, dim) -> (kv_heads, group * n, dim): heads sharing a key/value head."""
+        return x.transpose(1, 0, 2).reshape(self.kv_heads, -1, self.head_dim)
+
+    def _ungrouped(self, x: np.ndarray, n: int) -> np.ndarray:
+        """(kv_heads, group * n, dim) -> (n, heads * dim)."""
+        return x.reshape(self.heads, n, self.head_dim).transpose(1, 0, 2).reshape(n, -1)
+
+    def _backward(
+        self,
+        block: _Block,
+        merged: _Merged,
+        params: dict[str, np.ndarray],
+        s: _Saved,
+        dx: np.ndarray,
+        cos: np.ndarray,
+        sin: np.ndarray,
+        segments: Sequence[tuple[int, int]],
+        p: int,
+        lo: int,
+        grads: dict[str, np.ndarray],
+    ) -> np.ndarray:
+        """The gradient at the block's input (rows from `lo`), adding its LoRA gradients."""
+        frozen = block.weights
+        dact = _linear_backward(
+            s.act[lo:], s.down_t, merged.down, block.down_loras, params, dx, lo, grads
+        )
+        gate, sig, up = s.gate[lo:], s.sig[lo:], s.up[lo:]
+        dgate_up = np.empty((len(dact), 2 * self.intermediate), np.float32)
+        dgate, dup = dgate_up[:, : self.intermediate], dgate_up[:, self.intermediate :]
+        np.multiply(dact, sig, out=dgate)
+        np.multiply(dgate, gate, out=dup)  # d up = dact * silu(gate)
+        slope = 1 - sig  # d silu / d gate = sig * (1 + gate * (1 - sig))
+        slope *= gate
+        slope += 1
+        slope *= up
+        dgate *= slope
+        dn2 = _linear_backward(
+            s.n2[lo:],
+            s.gu_t,
+            merged.gate_up,
+            block.gate_up_loras,
+            params,
+            dgate_up,
+            lo,
+            grads,
+        )
+        dh = dx + _norm_backward(s.h[lo:], s.inv2[lo:], frozen.mlp_norm, dn2)
+        dattn = _linear_backward(
+            s.attn[lo:], s.out_t, merged.output, block.output_loras, params, dh, lo, grads
+        )
+        count = len(s.x)
+        dq = np.zeros((count, self.heads, self.head_dim), np.float32)
+        dk = np.zeros((count, self.kv_heads, self.head_dim), np.float32)
+        dv = np.zeros_like(dk)
+        work = [(seg, probs) for seg, probs in zip(segments, s.probs, strict=True) if seg[1] > lo]
+        prefix_dk, prefix_dv = self._attend_backward(work, s, dattn, (dq, dk, dv), p, lo)
+        dk[:p] += prefix_dk
+        dv[:p] += prefix_dv
         dqkv = np.concatenate(
             [
                 rope(dq[lo:], cos[lo:], -sin[lo:]).reshape(count - lo, -1),
@@ -401,7 +506,7 @@ class NumpyGradient:
             axis=1,
         )
         dn1 = _linear_backward(
-            s.n1[lo:], s.qkv_t, frozen.qkv, block.qkv_loras, params, dqkv, lo, grads
+            s.n1[lo:], s.qkv_t, merged.qkv, block.qkv_loras, params, dqkv, lo, grads
         )
         return dh + _norm_backward(s.x[lo:], s.inv1[lo:], frozen.attention_norm, dn1)
 
@@ -433,24 +538,38 @@ def _causal_mask(n: int, group: int) -> np.ndarray:
     return np.tile(mask, (group, 1))
 
 
-def _linear(
-    x: np.ndarray, weight: np.ndarray, loras: Sequence[_Lora], params: dict[str, np.ndarray]
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """`x @ weight` plus each adapter's `scale * (x @ A) @ B` in its columns; the `x @ A`s."""
-    out = x @ weight
-    inner = []
+def _merge(
+    weight: np.ndarray,
+    loras: Sequence[_Lora],
+    params: dict[str, np.ndarray],
+    out: np.ndarray,
+) -> np.ndarray:
+    """`weight` with each adapter's `scale * A @ B` added to its columns (in `out`).
+
+    One product with the merged weight replaces the adapters' rank-r products and their adds
+    over every token's output (memory-bound, a quarter of a linear layer's time); the same
+    merged weight gives the gradient at the input in the backward.
+    """
+    if not loras:
+        return weight
+    np.copyto(out, weight)
     for lora in loras:
-        t = x @ params[lora.path + ".lora_a"]
-        b = params[lora.path + ".lora_b"]
-        out[:, lora.start : lora.stop] += np.float32(lora.scale) * (t @ b)
-        inner.append(t)
-    return out, inner
+        a, b = params[lora.path + ".lora_a"], params[lora.path + ".lora_b"]
+        out[:, lora.start : lora.stop] += (np.float32(lora.scale) * a) @ b
+    return out
+
+
+def _linear(
+    x: np.ndarray, merged: np.ndarray, loras: Sequence[_Lora], params: dict[str, np.ndarray]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """`x @ merged` (the frozen weight with its adapters merged) and each adapter's `x @ A`."""
+    return x @ merged, [x @ params[lora.path + ".lora_a"] for lora in loras]
 
 
 def _linear_backward(
     x: np.ndarray,
     inner: Sequence[np.ndarray],
-    weight: np.ndarray,
+    merged: np.ndarray,
     loras: Sequence[_Lora],
     params: dict[str, np.ndarray],
     dout: np.ndarray,
@@ -458,13 +577,10 @@ def _linear_backward(
     grads: dict[str, np.ndarray],
 ) -> np.ndarray:
     """`_linear`'s gradient at `x` (rows from `lo`); the adapters' gradients go to `grads`."""
-    dx = dout @ weight.T
     for lora, t in zip(loras, inner, strict=True):
         scale = np.float32(lora.scale)
-        a, b = params[lora.path + ".lora_a"], params[lora.path + ".lora_b"]
         dcols = dout[:, lora.start : lora.stop]
         grads[lora.path + ".lora_b"] = scale * (t[lo:].T @ dcols)
-        dt = scale * (dcols @ b.T)
+        dt = scale * (dcols @ params[lora.path + ".lora_b"].T)
         grads[lora.path + ".lora_a"] = x.T @ dt
-        dx += dt @ a.T
-    return dx
+    return dout @ merged.T
