@@ -72,7 +72,8 @@ FINE_TUNE_TYPES = ("lora", "dora", "full")
 LOSS_WEIGHTINGS = ("token", "turn")
 CALL_EXAMPLES = ("none", "add", "only")
 CALL_CUTS = ("line", "turn")
-BALANCES = ("none", "tool")
+BALANCE_POWERS = {"tool": 0.0, "sqrt": 0.5}  # a tool's share of an epoch ~ examples ** power
+BALANCES = ("none", *BALANCE_POWERS)
 SCHEDULES = ("cosine_decay", "linear_schedule", "exponential_decay", "step_decay")
 
 UNSUPPORTED_MLX_KEYS = frozenset(
@@ -264,7 +265,9 @@ class TrainConfig:
         default="tool",
         metadata=option(
             "'tool': every first-called tool about equally often per epoch (rare tools "
-            "repeated, common ones spread over epochs); 'none': each example once per epoch.",
+            "repeated, common ones spread over epochs); 'sqrt': each tool's share grows with "
+            "the square root of its examples (four times the examples, twice the share); "
+            "'none': each example once per epoch.",
             choices=BALANCES,
         ),
     )
@@ -414,6 +417,11 @@ class TrainConfig:
                 raise ConfigError("lr_schedule.warmup must be >= 0")
             if not schedule.arguments and schedule.name != "cosine_decay":
                 raise ConfigError(f"lr_schedule {schedule.name!r} needs explicit arguments")
+
+    @property
+    def balance_power(self) -> float | None:
+        """The power of a tool's example count its epoch share follows; None: no balancing."""
+        return BALANCE_POWERS.get(self.balance)
 
     @property
     def updates(self) -> int:

@@ -6,10 +6,12 @@ takes ~19 s for ~0.5 TFLOP that OpenBLAS does in ~3 s on large matrices. Here th
 (`punie_train.forward.batch_loss`: the shared prefix once, each example's suffix on top of it,
 logits only where a token is trained, weighted cross-entropy) runs as one packed sequence:
 every linear layer is one matrix product over all of the batch's tokens (prefix and suffixes
-laid end to end), attention runs per segment (the prefix causally; each suffix on the prefix's
-keys and its own, causally), and the backward is written out by hand. Only the LoRA matrices
-get a gradient; the frozen weights are read once from the mlx model, the adapters at every
-call. `NumpyGradient` has the signature of `mlx.nn.value_and_grad(model, batch_loss)`, so the
+laid end to end) with its adapters merged into the frozen weight for the call (the same merged
+weight gives the backward's input gradient), attention runs per segment (the prefix causally;
+each suffix on the prefix's keys and its own, causally), the head's softmax runs a few rows
+at a time in one buffer, and the backward is written out by hand. Only the LoRA matrices get
+a gradient; the frozen weights are read once from the mlx model, the adapters at every call.
+`NumpyGradient` has the signature of `mlx.nn.value_and_grad(model, batch_loss)`, so the
 trainer's loop, optimizer, checkpoints and ranks stay mlx's.
 
 `unsupported(model)` says why a model cannot be trained this way (not llama, DoRA, LoRA

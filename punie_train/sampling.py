@@ -1,7 +1,8 @@
 """The order examples are trained in: seeded epochs of update-sized groups; the validation subset.
 
 Everything here is a function of (seed, epoch) or (seed, update), so a resumed run replays
-the same order. `balanced_order` gives every tool about the same share of an epoch.
+the same order. `balanced_order` gives every tool about the same share of an epoch (or a
+share growing with the square root of its examples).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ def epoch_groups(
     seed: int,
     epoch: int,
     keys: Sequence[str] | None = None,
+    power: float = 0.0,
 ) -> list[np.ndarray]:
     """One epoch's update groups: a seeded shuffle, lengths sorted within windows, groups shuffled.
 
@@ -26,7 +28,8 @@ def epoch_groups(
     padding) while the windows stay random. Deterministic in (seed, epoch), so a resumed run
     replays the same order. The last `len % group_size` examples of an epoch wait for the next.
     With `keys` (the tool each example teaches), the epoch is `balanced_order` instead of a
-    plain shuffle: every tool about equally often.
+    plain shuffle: every tool about equally often (`power` 0), or in proportion to its
+    examples to the `power`.
     """
     count = len(lengths)
     if count < group_size:
@@ -35,7 +38,7 @@ def epoch_groups(
             "(batch_size x grad_accumulation_steps)"
         )
     rng = np.random.default_rng([seed, epoch])
-    order = rng.permutation(count) if keys is None else balanced_order(keys, seed, epoch)
+    order = rng.permutation(count) if keys is None else balanced_order(keys, seed, epoch, power)
     window = group_size * 8
     groups: list[np.ndarray] = []
     for start in range(0, count, window):
@@ -47,24 +50,33 @@ def epoch_groups(
     return [groups[i] for i in rng.permutation(len(groups))]
 
 
-def balanced_order(keys: Sequence[str], seed: int, epoch: int) -> np.ndarray:
-    """An epoch of `len(keys)` example indices in which every key is about equally frequent.
+def balanced_order(keys: Sequence[str], seed: int, epoch: int, power: float = 0.0) -> np.ndarray:
+    """An epoch of `len(keys)` example indices whose keys get shares set by `power`.
 
-    Each key gets `len(keys) // n_keys` slots (one more for the first remainder keys, in a
-    seeded key order); a key with fewer examples repeats them, one with more takes the next
-    slice of a fixed seeded permutation of its examples, so successive epochs cover them all.
-    Deterministic in (seed, epoch).
+    A key's share is proportional to its example count to the `power`: 0 makes every key
+    about equally frequent, 0.5 gives a key with four times the examples twice the share.
+    Each key gets the whole part of its share (the remainder slots go one each to keys in a
+    seeded order that turns with the epoch); a key with fewer examples than slots repeats
+    them, one with more takes the next slice of a fixed seeded permutation of its examples,
+    so successive epochs cover them all. Deterministic in (seed, epoch).
     """
     names = sorted(set(keys))
     members = {name: np.nonzero(np.asarray(keys) == name)[0] for name in names}
-    base, extra = divmod(len(keys), len(names))
     ranked = [names[i] for i in np.random.default_rng([seed, 3]).permutation(len(names))]
+    if power == 0.0:
+        base, extra = divmod(len(keys), len(names))
+        whole = dict.fromkeys(names, base)
+    else:
+        weight = {name: float(len(members[name])) ** power for name in names}
+        total = sum(weight.values())
+        whole = {name: int(len(keys) * weight[name] / total) for name in names}
+        extra = len(keys) - sum(whole.values())
     chosen = []
     for rank, name in enumerate(ranked):
         pool = members[name]
-        slots = base + (1 if (rank - epoch * extra) % len(names) < extra else 0)
+        slots = whole[name] + (1 if (rank - epoch * extra) % len(names) < extra else 0)
         fixed = pool[np.random.default_rng([seed, 5, names.index(name)]).permutation(len(pool))]
-        start = epoch * (base + 1)
+        start = epoch * (whole[name] + 1)
         chosen.append(fixed[(start + np.arange(slots)) % len(pool)])
     order = np.concatenate(chosen)
     return order[np.random.default_rng([seed, epoch, 7]).permutation(len(order))]
@@ -77,13 +89,14 @@ def update_group(
     update: int,
     cache: dict[int, list[np.ndarray]],
     keys: Sequence[str] | None = None,
+    power: float = 0.0,
 ) -> np.ndarray:
     """The example indices of optimizer update number `update` (0-based) in the endless stream."""
     per_epoch = (len(lengths) // group_size * group_size) // group_size
     epoch, index = divmod(update, max(per_epoch, 1))
     if epoch not in cache:
         cache.clear()
-        cache[epoch] = epoch_groups(lengths, group_size, seed, epoch, keys)
+        cache[epoch] = epoch_groups(lengths, group_size, seed, epoch, keys, power)
     return cache[epoch][index]
 
 

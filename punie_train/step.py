@@ -179,8 +179,11 @@ def run_update(
     """Run the next optimizer update and account for it in `loop` (this rank's share of it)."""
     tic = time.perf_counter()
     steps = min(config.grad_accumulation_steps, config.iters - loop.iteration)
-    keys = [e.key for e in split] if config.balance == "tool" else None
-    group = update_group(lengths, per_update, config.seed, loop.update, order_cache, keys)
+    power = config.balance_power
+    keys = None if power is None else [e.key for e in split]
+    group = update_group(
+        lengths, per_update, config.seed, loop.update, order_cache, keys, power or 0.0
+    )
     examples = [split[int(i)] for i in group[: steps * config.batch_size]]
     mx.random.seed(config.seed * 1_000_003 + loop.update + 1)  # dropout: a function of the update
     if ranks is not None and not ranks.single:

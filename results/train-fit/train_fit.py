@@ -58,9 +58,10 @@ def sample_requests(chats: Sequence[Chat], names: Sequence[str], size: int) -> l
 
 
 def seen_stream(
-    chats: Sequence[Chat], registry: Registry, seed: int, iters: int
+    chats: Sequence[Chat], registry: Registry, seed: int, iters: int, balance: str = "tool"
 ) -> tuple[list[str], Counter[str], Counter[str]]:
-    """The decoded examples a default run (`seed`, `iters`) trains on; mix and covered counts."""
+    """The decoded examples a default run (`seed`, `iters`, `balance`) trains on; mix and
+    covered counts."""
     from punie_runtime.base_model import load_model
     from punie_train.config import TrainConfig
     from punie_train.mix import key_counts, training_split
@@ -68,7 +69,7 @@ def seen_stream(
 
     names = [s.name for s in registry.tools()]
     _, tokenizer = load_model(None)
-    config = attrs.evolve(TrainConfig(), seed=seed, iters=iters)
+    config = attrs.evolve(TrainConfig(), seed=seed, iters=iters, balance=balance)
     split = training_split(
         chats,
         tokenizer,
@@ -77,11 +78,20 @@ def seen_stream(
         categories={s.name: s.category for s in registry.tools()},
     )
     keys = [e.key for e in split]
+    power = config.balance_power
     cache: dict = {}
     per_update = config.batch_size * config.grad_accumulation_steps
     seen: set[int] = set()
     for update in range(iters // per_update):
-        group = update_group(split.lengths, per_update, seed, update, cache, keys)
+        group = update_group(
+            split.lengths,
+            per_update,
+            seed,
+            update,
+            cache,
+            None if power is None else keys,
+            power or 0.0,
+        )
         seen.update(int(i) for i in group)
     texts = [tokenizer.decode(list(split[i].tokens)) for i in sorted(seen)]
     return texts, Counter(key_counts(split)), Counter(keys[i] for i in seen)
@@ -104,6 +114,7 @@ def main() -> None:
     parser.add_argument("--adapter", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (its training stream)")
     parser.add_argument("--iters", type=int, default=1600, help="the run's iterations")
+    parser.add_argument("--balance", default="tool", help="the run's --balance")
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--requests-out", type=Path)
     args = parser.parse_args()
@@ -113,7 +124,7 @@ def main() -> None:
     requests = sample_requests(chats, names, args.sample)
     if args.requests_out is not None:
         args.requests_out.write_text("".join(json.dumps(r) + "\n" for r in requests))
-    texts, mix, covered = seen_stream(chats, registry, args.seed, args.iters)
+    texts, mix, covered = seen_stream(chats, registry, args.seed, args.iters, args.balance)
     seen = [any(r["query"] in t for t in texts) for r in requests]
     classifier = fit_classifier(chats, names).predict([r["query"] for r in requests])
     label = f"model, {args.adapter}"

@@ -286,3 +286,32 @@ def test_probe_picks_the_planted_tool_after_training(tiny_model_dir: Path, tmp_p
     assert after.chosen == ("typecheck", "typecheck")
     assert after.accuracy == 0.5 and after.per_tool() == {"git_log": 0.0, "typecheck": 1.0}
     assert summary.best_probe_accuracy == 0.5
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from("abcde"), min_size=5, max_size=120),
+    st.integers(0, 5),
+    st.integers(0, 3),
+)
+def test_balanced_order_by_square_root_follows_each_keys_quota(
+    keys: list[str], seed: int, epoch: int
+) -> None:
+    order = balanced_order(keys, seed, epoch, 0.5)
+    assert len(order) == len(keys)
+    sizes = Counter(keys)
+    total = sum(size**0.5 for size in sizes.values())
+    counts = Counter(keys[i] for i in order)
+    for key, size in sizes.items():
+        quota = len(keys) * size**0.5 / total
+        assert int(quota) <= counts[key] <= int(quota) + 1
+    assert np.array_equal(order, balanced_order(keys, seed, epoch, 0.5))
+
+
+def test_balance_sqrt_gives_four_times_the_examples_twice_the_share() -> None:
+    keys = ["big"] * 400 + ["small"] * 100
+    counts = Counter(keys[i] for i in balanced_order(keys, 0, 0, 0.5))
+    assert counts["big"] + counts["small"] == 500
+    assert abs(counts["big"] - 2 * counts["small"]) <= 3  # quotas 333.3 and 166.7
+    assert TrainConfig(balance="sqrt").balance_power == 0.5
+    assert TrainConfig(balance="none").balance_power is None
