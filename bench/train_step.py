@@ -73,6 +73,17 @@ def prepare(spec: str, num_layers: int) -> tuple[nn.Module, Any, Any]:
     return model, tokenizer, build_optimizer(config)
 
 
+def random_adapters(model: nn.Module, seed: int = 2) -> None:
+    """Draw every trainable matrix from N(0, 0.02) (seeded), so a gradient is not trivial."""
+    rng = np.random.default_rng(seed)
+    model.update(
+        tree_map(
+            lambda p: mx.array(rng.normal(0, 0.02, p.shape).astype(np.float32)),
+            model.trainable_parameters(),
+        )
+    )
+
+
 def mix_updates(
     tokenizer: Any, data: Path, updates: int, per_update: int = 8, seed: int = 1
 ) -> list[list[TokenizedExample]]:

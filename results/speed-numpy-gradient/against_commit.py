@@ -27,8 +27,8 @@ from pathlib import Path
 
 import mlx.core as mx
 import numpy as np
-from mlx.utils import tree_flatten, tree_map
-from train_step import mix_updates, prepare  # type: ignore  # bench/ is not a package
+from mlx.utils import tree_flatten
+from train_step import mix_updates, prepare, random_adapters  # type: ignore  # bench/ is not a package
 
 from punie_train import forward
 from punie_train.dataset import split_batches
@@ -54,13 +54,7 @@ with tempfile.TemporaryDirectory() as folder:
     spec.loader.exec_module(base_module)
 
 model, tokenizer, _ = prepare("default", -1)
-rng = np.random.default_rng(2)
-model.update(
-    tree_map(
-        lambda p: mx.array(rng.normal(0, 0.02, p.shape).astype(np.float32)),
-        model.trainable_parameters(),
-    )
-)
+random_adapters(model)
 groups = mix_updates(tokenizer, Path("data/phase33"), args.updates + 1)
 updates = [
     [forward.batch_arrays(b) for b in split_batches(g, 8, token_budget=3072)] for g in groups

@@ -27,7 +27,7 @@ import mlx.core as mx
 import mlx.nn as nn
 import numpy as np
 from mlx.utils import tree_flatten, tree_map
-from train_step import prepare  # type: ignore  # bench/ is not a package
+from train_step import prepare, random_adapters  # type: ignore  # bench/ is not a package
 
 from punie_datagen.jsonl import read_chat_jsonl
 from punie_tools import Registry
@@ -45,13 +45,7 @@ prefix_gradient = not args.no_prefix_gradient
 
 names = [s.name for s in Registry.load().tools()]
 model, tokenizer, _ = prepare("default", -1)
-rng = np.random.default_rng(2)
-model.update(
-    tree_map(
-        lambda p: mx.array(rng.normal(0, 0.02, p.shape).astype(np.float32)),
-        model.trainable_parameters(),
-    )
-)
+random_adapters(model)
 split = training_split(
     read_chat_jsonl(Path("data/phase33/train.jsonl")), tokenizer, TrainConfig(), names
 )
