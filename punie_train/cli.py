@@ -24,7 +24,7 @@ Fine-tune a small model to call punie-tools through Code Mode, then measure it.
 With no arguments this runs the tool-choice recipe on the embedded SmolLM2-135M-Instruct,
 offline: build the dataset with punie_datagen if the default --data folder has none, train LoRA
 adapters on one call example per tool call plus 30% of the chats whole, each tool an equal
-share, the calling turns and their tool names weighted up (1600 iterations, batch 1, gradient
+share, the calling turns and their tool names weighted up (2000 iterations, batch 1, gradient
 accumulation 8, rank 8, scale 20, lr 5e-4 with warm-up and cosine decay), probe the first tool
 on valid requests at each validation, evaluate the base model and the best adapter (probe
 accuracy, then validation loss) on every plugin's eval queries beside a bag-of-words

@@ -19,9 +19,10 @@ call and a print, and the replica measured 67.1% probe and 85.8% type-checking r
 take buys 25% more updates), each assistant turn weighing the same and calling turns three times
 that (`loss_weighting: turn`, `call_weight: 3`: 68.5% vs 61.0% probe at the same cost), each
 token of a calling turn's first tool name twice the turn's others (`name_weight: 2`), every
-first-called tool an equal share of each epoch (`balance: tool`), 1600 iterations of batch 1
-with gradient accumulation 8 (200 updates: 60-62 min of training on the 2-core CPU with
-validations, `results/tool-choice-full-2026-11-26l` and `-26m`; replica runs 5-6 on the same
+first-called tool an equal share of each epoch (`balance: tool`), 2000 iterations of batch 1
+with gradient accumulation 8 (250 updates: ~37 min of training on the 2-core CPU with the
+numpy gradient and validations, `results/tool-choice-full-2026-11-28v` and `-28x`: pooled
+first tool over two seeds against 1600 iterations in the README; replica runs 5-6 on the same
 data and the same estimated CPU minutes: 82.8% probe with the name weight and the chat share
 against 71.2% for 160 updates of every chat whole without it; smaller updates learn the choice
 faster: 66.0% vs 61.0% for 160 of 8 vs 80 of 16), LoRA rank 8 and scale 20, learning rate 5e-4
@@ -29,16 +30,18 @@ faster: 66.0% vs 61.0% for 160 of 8 vs 80 of 16), LoRA rank 8 and scale 20, lear
 with a 10-update warm-up then cosine decay to 5e-5, validation, the probe and a checkpoint every
 320 iterations, max 2048 tokens. The seed's Phase 33 knobs (800 iterations, accumulation 4, lr
 1e-4, full chats, per-token loss) are `configs/phase33.yaml`. Measured on the CPU and not
-adopted: `later_call_repeat: 4` (held-out requests 71.2%, `results/later-calls/`) and 2000
-iterations (78.8%, no gain on unseen requests for 25% more time,
-`results/tool-choice-full-2026-11-26q`); `max_grad_norm` (lr 1e-3 diverges with the gradient
+adopted: `later_call_repeat: 4` (held-out requests 71.2%, `results/later-calls/`); 2000
+iterations on the mlx trainer and older data (78.8%, no gain on unseen requests for 25% more
+time, `results/tool-choice-full-2026-11-26q`; measured again on today's data and made the
+default, above); `max_grad_norm` (lr 1e-3 diverges with the gradient
 clipped to 1.0 as it does without, `results/grad-clip`); Adam with bias correction and beta2
 0.95 at lr 2e-3 (`optimizer_config`, `results/adam-steps`: lower validation loss, no better
 choice); `path_swap: 0.5` (first tool pooled over eval and held-out requests and two seeds 555
 against 583, `results/path-swap`); `path_words: 0.3` (one seed, 295 against 297). Measured
 better and not made the default for its time: 3200 iterations (pooled 625 against 583 over two
 seeds, `results/train-fit`, `results/tool-choice-full-2026-11-28t` and `-28u`; training ~60 min
-alone instead of ~29, over issue 13's 45-minute run). The
+alone instead of ~37, over issue 13's 45-minute run); `balance: sqrt` (one seed, 291 against
+297: the largest pools gain what the others lose, `results/tool-choice-full-2026-11-28w`). The
 learning rates are mlx's Adam's, which skips the bias correction: its early steps are up to ~6x
 the rate (~3e-3 at the peak here), its last ones ~2x.
 
@@ -289,7 +292,7 @@ class TrainConfig:
         default=-1, metadata=option("Layers to adapt, counted from the top; -1 for all.")
     )
     batch_size: int = attrs.field(default=1, metadata=option("Examples per micro-batch."))
-    iters: int = attrs.field(default=1600, metadata=option("Micro-batches to train on."))
+    iters: int = attrs.field(default=2000, metadata=option("Micro-batches to train on."))
     grad_accumulation_steps: int = attrs.field(
         default=8, metadata=option("Micro-batches per optimizer update.")
     )

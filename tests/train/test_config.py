@@ -35,9 +35,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_defaults_are_the_screened_tool_choice_recipe() -> None:
     """Call examples + 30% of the chats whole, per-turn loss with the calling turns x3 and their
-    tool names x2, tool-balanced, 200 updates of 8, lr 5e-4."""
+    tool names x2, tool-balanced, 250 updates of 8, lr 5e-4."""
     config = TrainConfig()
-    assert (config.iters, config.batch_size, config.grad_accumulation_steps) == (1600, 1, 8)
+    assert (config.iters, config.batch_size, config.grad_accumulation_steps) == (2000, 1, 8)
     assert (config.call_examples, config.loss_weighting, config.balance) == ("add", "turn", "tool")
     assert (config.chat_share, config.call_weight, config.name_weight) == (0.3, 3.0, 2.0)
     assert config.mask_prompt and config.max_seq_length == 2048
@@ -45,7 +45,7 @@ def test_defaults_are_the_screened_tool_choice_recipe() -> None:
     assert config.learning_rate == 5e-4 and config.lr_schedule is not None
     assert config.lr_schedule.name == "cosine_decay" and config.lr_schedule.warmup > 0
     assert (config.save_every, config.steps_per_eval, config.probe_examples) == (320, 320, 64)
-    assert config.updates == 200
+    assert config.updates == 250
 
 
 def test_phase33_config_file_keeps_the_seed_recipe() -> None:
