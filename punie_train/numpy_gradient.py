@@ -130,6 +130,13 @@ class _Merged:
     gate_up: np.ndarray
     down: np.ndarray
 
+    @classmethod
+    def empty_like(cls, weights: LayerWeights) -> _Merged:
+        """Uninitialised buffers of the shapes of a block's linear weights."""
+        return cls(
+            *map(np.empty_like, (weights.qkv, weights.output, weights.gate_up, weights.down))
+        )
+
 
 @attrs.frozen
 class _Saved:
@@ -176,11 +183,7 @@ class NumpyGradient:
         self.head = self.embedding if tied else float32_copy(cast(Any, model).lm_head.weight)
         self.final_norm = float32_copy(inner.norm.weight)
         # Reused every call: fresh memory of this size costs more to touch than to fill.
-        self._merge_buffers = tuple(
-            _Merged(*(np.empty_like(w) for w in (b.weights.qkv, b.weights.output,
-                                                  b.weights.gate_up, b.weights.down)))
-            for b in self.blocks
-        )  # fmt: skip
+        self._merge_buffers = tuple(_Merged.empty_like(block.weights) for block in self.blocks)
 
     def _block(self, index: int, block: Any) -> _Block:
         def frozen(layer: Any) -> np.ndarray:

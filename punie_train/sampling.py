@@ -63,14 +63,10 @@ def balanced_order(keys: Sequence[str], seed: int, epoch: int, power: float = 0.
     names = sorted(set(keys))
     members = {name: np.nonzero(np.asarray(keys) == name)[0] for name in names}
     ranked = [names[i] for i in np.random.default_rng([seed, 3]).permutation(len(names))]
-    if power == 0.0:
-        base, extra = divmod(len(keys), len(names))
-        whole = dict.fromkeys(names, base)
-    else:
-        weight = {name: float(len(members[name])) ** power for name in names}
-        total = sum(weight.values())
-        whole = {name: int(len(keys) * weight[name] / total) for name in names}
-        extra = len(keys) - sum(whole.values())
+    weight = {name: float(len(members[name])) ** power for name in names}
+    total = sum(weight.values())
+    whole = {name: int(len(keys) * weight[name] / total) for name in names}
+    extra = len(keys) - sum(whole.values())
     chosen = []
     for rank, name in enumerate(ranked):
         pool = members[name]

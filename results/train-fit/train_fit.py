@@ -36,6 +36,7 @@ from punie_datagen.jsonl import read_chat_jsonl  # noqa: E402
 from punie_eval.baseline import fit_classifier  # noqa: E402
 from punie_eval.first_call import NO_TOOL, first_tool  # noqa: E402
 from punie_tools import Registry  # noqa: E402
+from punie_train.config import TrainConfig  # noqa: E402
 
 Chat = list[dict[str, str]]
 
@@ -63,7 +64,6 @@ def seen_stream(
     """The decoded examples a default run (`seed`, `iters`, `balance`) trains on; mix and
     covered counts."""
     from punie_runtime.base_model import load_model
-    from punie_train.config import TrainConfig
     from punie_train.mix import key_counts, training_split
     from punie_train.sampling import update_group
 
@@ -113,7 +113,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--adapter", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0, help="the run's seed (its training stream)")
-    parser.add_argument("--iters", type=int, default=1600, help="the run's iterations")
+    parser.add_argument(
+        "--iters", type=int, default=TrainConfig().iters, help="the run's iterations"
+    )
     parser.add_argument("--balance", default="tool", help="the run's --balance")
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--requests-out", type=Path)
